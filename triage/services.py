@@ -1,0 +1,22 @@
+"""Writes for the staff side: plain, typed, keyword-only functions."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import Group
+from django.db import transaction
+
+from intake.models import Agency
+from triage.models import Subgroup
+from triage.reference_data import AGENCIES, STAFF_GROUPS, SUBGROUPS
+
+
+@transaction.atomic
+def reference_data_load() -> dict[str, int]:
+    """Create or update agencies, subgroups and staff groups; never deletes."""
+    for name, kind in AGENCIES:
+        Agency.objects.update_or_create(name=name, defaults={"kind": kind})
+    for code, name, remit in SUBGROUPS:
+        Subgroup.objects.update_or_create(code=code, defaults={"name": name, "remit": remit})
+    for group in STAFF_GROUPS:
+        Group.objects.get_or_create(name=group)
+    return {"agencies": len(AGENCIES), "subgroups": len(SUBGROUPS), "staff groups": len(STAFF_GROUPS)}
