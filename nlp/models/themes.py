@@ -1,0 +1,3 @@
+"""Theme taxonomy and tags (issue: theme tagging)."""
+
+__all__: list[str] = []
