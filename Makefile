@@ -25,6 +25,7 @@ assets: node_modules/.package-lock.json
 
 run: install
 	DJANGO_DEBUG=1 $(PY) manage.py migrate --noinput
+	DJANGO_DEBUG=1 $(PY) manage.py setup_schedules
 	DJANGO_DEBUG=1 $(PY) manage.py load_reference_data
 	DJANGO_DEBUG=1 $(PY) manage.py seed_demo
 	DJANGO_DEBUG=1 $(BIN)/honcho start -f Procfile
@@ -39,13 +40,23 @@ typecheck: install
 migrations-check: install
 	DJANGO_SETTINGS_MODULE=config.settings_test $(PY) manage.py makemigrations --check --dry-run
 
-pytest: install
+# Headless Chromium for the browser tests (Debian packages; CI runs as root on Debian).
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" != "0" ]; then \
+	    echo "/usr/bin/chromium is missing: run 'sudo make browser-deps' to install chromium and chromium-driver" >&2; exit 1; \
+	  fi; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; \
+	fi
+
+pytest: install browser-deps
 	$(BIN)/pytest
 
-test: install lint typecheck migrations-check pytest
+test: install browser-deps lint typecheck migrations-check pytest
 
 # The same suite against PostgreSQL and the Redis broker (CI runs both).
-test-postgres: install
+test-postgres: install browser-deps
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} $(BIN)/pytest
 
 clean:

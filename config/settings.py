@@ -164,6 +164,8 @@ SESSION_SAVE_EVERY_REQUEST = True  # sliding expiry: activity extends the sessio
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
+# A GOV.UK page that says why (page open too long, cookies off) and leads back to the journey.
+CSRF_FAILURE_VIEW = "intake.views.csrf_failure"
 SECURE = not (DEBUG or TESTING) and env_bool("DJANGO_SECURE", True)
 SESSION_COOKIE_SECURE = SECURE
 CSRF_COOKIE_SECURE = SECURE
@@ -194,16 +196,29 @@ CONTENT_SECURITY_POLICY = {
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "no-reply@safeguarding-partnership.example")
 ANYMAIL = {key[len("ANYMAIL_") :]: value for key, value in os.environ.items() if key.startswith("ANYMAIL_") and value}
+# A hung SMTP connection must fail (and be retried by the outbox) before the task timeout kills the worker.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+# Outbox retries: back-off base * 2**(attempt-1), capped; after the last attempt the row is "gave_up".
+EMAIL_OUTBOX_MAX_ATTEMPTS = env_int("EMAIL_OUTBOX_MAX_ATTEMPTS", 8)
+EMAIL_OUTBOX_RETRY_BASE_SECONDS = env_int("EMAIL_OUTBOX_RETRY_BASE_SECONDS", 120)
+EMAIL_OUTBOX_RETRY_MAX_SECONDS = env_int("EMAIL_OUTBOX_RETRY_MAX_SECONDS", 6 * 60 * 60)
+# How long a "sending" row stays claimed; longer than the task timeout so a live send is never doubled.
+EMAIL_OUTBOX_LEASE_SECONDS = env_int("EMAIL_OUTBOX_LEASE_SECONDS", 300)
+# How often the scheduled outbox_retry sweep runs.
+EMAIL_OUTBOX_SWEEP_MINUTES = env_int("EMAIL_OUTBOX_SWEEP_MINUTES", 5)
 
 # --- Task queue (django-q2) -------------------------------------------------
 REDIS_URL = env("REDIS_URL")
+Q_TIMEOUT_SECONDS = env_int("Q_TIMEOUT", 120)
+Q_RETRY_SECONDS = env_int("Q_RETRY", 180)
 Q_CLUSTER: dict[str, object] = {
     "name": "safeguarding",
     "workers": env_int("Q_WORKERS", 2),
     # retry must exceed timeout, or a slow task runs twice (django-q issues #307, #344).
-    "timeout": env_int("Q_TIMEOUT", 120),
-    "retry": env_int("Q_RETRY", 180),
-    # A task that keeps failing or killing its worker stops after this many tries (#327).
+    "timeout": Q_TIMEOUT_SECONDS,
+    "retry": Q_RETRY_SECONDS,
+    # Bounds tasks that fail or time out. A worker that dies is not counted (django-q2 #327) and the
+    # Redis broker does not redeliver at all, so the email outbox keeps its own attempts and lease.
     "max_attempts": 5,
     "ack_failures": True,
     "save_limit": 1000,
@@ -212,6 +227,10 @@ Q_CLUSTER: dict[str, object] = {
     "label": "Task queue",
     "sync": env_bool("Q_SYNC", False),
 }
+if Q_RETRY_SECONDS <= Q_TIMEOUT_SECONDS:
+    raise ImproperlyConfigured("Q_RETRY must be larger than Q_TIMEOUT, or slow tasks run twice.")
+if EMAIL_OUTBOX_LEASE_SECONDS <= Q_TIMEOUT_SECONDS:
+    raise ImproperlyConfigured("EMAIL_OUTBOX_LEASE_SECONDS must be larger than Q_TIMEOUT, or a slow send is doubled.")
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
@@ -235,6 +254,8 @@ FRONT_DOOR_PHONE = env("FRONT_DOOR_PHONE", "01234 567 890")
 FRONT_DOOR_OUT_OF_HOURS_PHONE = env("FRONT_DOOR_OUT_OF_HOURS_PHONE", "01234 567 891")
 BUSINESS_UNIT_EMAIL = env("BUSINESS_UNIT_EMAIL", "safeguarding.partnership@council.gov.uk")
 BUSINESS_UNIT_PHONE = env("BUSINESS_UNIT_PHONE", "01234 567 892")
+# Promised in the acknowledgement email: the business unit reviews a submission within this many working days.
+BUSINESS_UNIT_REVIEW_WORKING_DAYS = env_int("BUSINESS_UNIT_REVIEW_WORKING_DAYS", 5)
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 # Partner email domains: "*." matches any subdomain. Policy "refuse" or "warn".
 PARTNER_EMAIL_DOMAINS = env_list(

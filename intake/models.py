@@ -86,6 +86,11 @@ class Referral(models.Model):
     alert_type = models.CharField(max_length=30, blank=True)
     review_type = models.CharField(max_length=30, blank=True)
     event_date = models.DateField(null=True, blank=True)
+    # Optional identifier the matching step can use to link referrals about the same incident.
+    police_reference = models.CharField(max_length=50, blank=True, help_text="Police reference or event number.")
+    # Case review about a death or serious harm: where the child was and who was caring for them then.
+    incident_whereabouts = models.CharField(max_length=500, blank=True)
+    incident_carer = models.CharField(max_length=300, blank=True)
     # Serious-incident criteria answers: "yes", "no", "not_sure" or blank.
     criteria_died_or_seriously_harmed = models.CharField(max_length=10, blank=True)
     criteria_abuse_or_neglect_suspected = models.CharField(max_length=10, blank=True)
@@ -130,6 +135,7 @@ class Referral(models.Model):
         "reasons_for_review",
         "linked_cases",
         "parallel_processes_details",
+        "incident_whereabouts",
         "narrative",
     )
 
@@ -202,6 +208,9 @@ class Person(models.Model):
     address_line = models.CharField(max_length=300, blank=True)
     postcode = models.CharField(max_length=10, blank=True)
     nhs_number = models.CharField(max_length=10, blank=True)
+    # Children's social care case number (child only), an identifier for matching.
+    la_case_number = models.CharField(max_length=30, blank=True)
+    gp_practice = models.CharField(max_length=200, blank=True)
     relationship = models.CharField(max_length=200, blank=True, help_text="Relationship to the child(ren).")
     # Child only: legal status and settings.
     legal_status = models.CharField(max_length=30, blank=True)
@@ -285,6 +294,8 @@ class EmailOutbox(models.Model):
     esp_message_id = models.CharField(max_length=200, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # Lease on a "sending" row: after it passes, the worker is presumed dead and the row is retried.
+    locked_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "email outbox message"

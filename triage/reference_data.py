@@ -41,3 +41,20 @@ SUBGROUPS: list[tuple[str, str, str]] = [
 
 # Staff roles are Django groups; permissions are attached by the triage issue.
 STAFF_GROUPS: list[str] = ["Business unit", "Subgroup member"]
+
+# Model permissions for the business unit in the admin (codename prefixes per app.model).
+# Referrals are view-only; reference data and the theme taxonomy are theirs to maintain.
+BUSINESS_UNIT_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "intake.referral": ("view",),
+    "intake.person": ("view",),
+    "intake.emailoutbox": ("view", "change"),
+    "intake.agency": ("view", "add", "change"),
+    "triage.subgroup": ("view", "add", "change"),
+    "nlp.theme": ("view", "add", "change"),
+    "nlp.themephrase": ("view", "add", "change"),
+    "nlp.themetag": ("view",),
+    "nlp.themetagreview": ("view", "add"),
+    "nlp.referrallink": ("view",),
+    "nlp.matchdecision": ("view", "add"),
+    "nlp.family": ("view", "add", "change"),
+}

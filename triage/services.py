@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
 from intake.models import Agency
 from triage.models import Subgroup
-from triage.reference_data import AGENCIES, STAFF_GROUPS, SUBGROUPS
+from triage.reference_data import AGENCIES, BUSINESS_UNIT_PERMISSIONS, STAFF_GROUPS, SUBGROUPS
 
 
 @transaction.atomic
@@ -19,4 +19,12 @@ def reference_data_load() -> dict[str, int]:
         Subgroup.objects.update_or_create(code=code, defaults={"name": name, "remit": remit})
     for group in STAFF_GROUPS:
         Group.objects.get_or_create(name=group)
+    business_unit = Group.objects.get(name="Business unit")
+    for label, actions in BUSINESS_UNIT_PERMISSIONS.items():
+        app_label, model = label.split(".")
+        codenames = [f"{action}_{model}" for action in actions]
+        permissions = Permission.objects.filter(content_type__app_label=app_label, codename__in=codenames)
+        if permissions.count() != len(codenames):
+            raise LookupError(f"Missing permissions for {label}: run migrate first")
+        business_unit.permissions.add(*permissions)
     return {"agencies": len(AGENCIES), "subgroups": len(SUBGROUPS), "staff groups": len(STAFF_GROUPS)}

@@ -1,3 +1,5 @@
 import { initAll } from '/static/govuk/govuk-frontend.min.js'
+import { initConditionalReveals } from '/static/js/conditional-reveal.mjs'
 
 initAll()
+initConditionalReveals()

@@ -27,3 +27,13 @@ def test_audit_events_cannot_be_changed_or_deleted():
         AuditEvent.objects.all().delete()
     with pytest.raises(PermissionError):
         AuditEvent.objects.update(action="x")
+
+
+@pytest.mark.django_db
+def test_business_unit_can_view_but_not_change_or_delete_referrals():
+    from django.contrib.auth.models import Group
+
+    call_command("load_reference_data")
+    codenames = set(Group.objects.get(name="Business unit").permissions.values_list("codename", flat=True))
+    assert {"view_referral", "change_theme", "add_themephrase"} <= codenames
+    assert not {"change_referral", "delete_referral", "delete_person"} & codenames

@@ -1,0 +1,900 @@
+"""Record linkage of people named in referrals (pure Python: no Django, no ORM).
+
+Fellegi-Sunter scoring: each compared field falls into one agreement level; each level has an
+m-probability (P(level | same person)) and a u-probability (P(level | different people)) that
+were *estimated from data* (bench/train_match_model.py: EM for m, random pairs for u) and are
+stored with a version in nlp/matching_data/model.json. The match weight is the sum of
+log2(m/u) over fields (with a term-frequency adjustment for common names); the score is the
+posterior probability given the model's prior.
+
+Flow used by the Django side:
+    person_normalise(PersonRecord) -> NormalisedPerson          (store each field in a column)
+    person_blocking_keys(NormalisedPerson) -> {key name: value}  (indexed columns)
+    candidates = prior people sharing a key value (see person_blocking_lookups for aliases)
+    referral_matches(new_people, candidates, MatchModel.load_default()) -> [ReferralMatch]
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import Any
+
+import jellyfish
+from rapidfuzz.distance import OSA, JaroWinkler
+
+DATA_DIR = Path(__file__).resolve().parent / "matching_data"
+MODEL_PATH = DATA_DIR / "model.json"
+
+NameFrequency = Callable[[str, str], float]
+
+ROLES = ("child", "mother", "father", "partner", "carer", "other")
+ADULT_ROLES = frozenset({"mother", "father", "partner", "carer", "other"})
+PARENT_ROLES = frozenset({"mother", "father", "partner", "carer"})
+
+# Agreement labels promised to callers (interfaces.md / issue #4).
+AGREEMENT_LABELS = ("exact", "fuzzy", "phonetic", "nickname", "swapped", "partial", "different", "missing")
+
+# Compared fields, their internal levels in precedence order, and the public label of each level.
+# Finer internal levels let EM give, say, a same-sector postcode more weight than a same-district one.
+FIELD_LEVELS: dict[str, tuple[tuple[str, str], ...]] = {
+    "nhs_number": (("exact", "exact"), ("different", "different"), ("missing", "missing")),
+    "given_name": (
+        ("exact", "exact"),
+        ("nickname", "nickname"),
+        ("fuzzy", "fuzzy"),
+        ("phonetic", "phonetic"),
+        ("swapped", "swapped"),
+        ("partial", "partial"),
+        ("fuzzy_weak", "fuzzy"),
+        ("different", "different"),
+        ("missing", "missing"),
+    ),
+    "family_name": (
+        ("exact", "exact"),
+        ("fuzzy", "fuzzy"),
+        ("phonetic", "phonetic"),
+        ("swapped", "swapped"),
+        ("partial", "partial"),
+        ("fuzzy_weak", "fuzzy"),
+        ("different", "different"),
+        ("missing", "missing"),
+    ),
+    "date_of_birth": (
+        ("exact", "exact"),
+        ("swapped", "swapped"),
+        ("typo", "partial"),
+        ("month", "partial"),
+        ("year", "partial"),
+        ("different", "different"),
+        ("missing", "missing"),
+    ),
+    "sex": (("exact", "exact"), ("different", "different"), ("missing", "missing")),
+    "postcode": (
+        ("exact", "exact"),
+        ("sector", "partial"),
+        ("district", "partial"),
+        ("different", "different"),
+        ("missing", "missing"),
+    ),
+    "role": (("exact", "exact"), ("partial", "partial"), ("different", "different")),
+}
+FIELDS: tuple[str, ...] = tuple(FIELD_LEVELS)
+LEVEL_INDEX: dict[str, dict[str, int]] = {
+    f: {lv: i for i, (lv, _) in enumerate(levels)} for f, levels in FIELD_LEVELS.items()
+}
+LEVEL_LABEL: dict[str, dict[str, str]] = {f: dict(levels) for f, levels in FIELD_LEVELS.items()}
+
+BLOCKING_KEY_NAMES: tuple[str, ...] = (
+    "nhs",  # valid NHS number
+    "dob",  # ISO date of birth
+    "dob_swap",  # year + {day, month} unordered: a day-month swap gives the same value
+    "name_phon",  # metaphone(given) + metaphone(family): adults without a date of birth
+    "name_phon_yob",  # ... + year of birth
+    "fam_phon_dob_md",  # metaphone(family) + month-day: nickname or year typo
+    "given_phon_dob_ym",  # metaphone(given) + year-month: changed surname + day typo
+    "given_phon_pc_sector",  # changed surname, no date of birth, same area
+    "alias_phon",  # metaphone(given) + metaphone(an alias surname); looked up in name_phon too
+    "name_sdx",  # soundex of given and family, order-free: spelling variants, no date of birth
+    "fam_phon_pc",  # metaphone(family) + full postcode: the household (unborn, initials, blanks)
+    "child_fam_phon_yob",  # children: metaphone(family) + year of birth or expected year (unborn -> born)
+    "nameless_fam_district",  # people with no given name ("Unborn"): metaphone(family) + district;
+    # everyone with a surname and district looks this column up (person_blocking_lookups)
+    "given2_fam_phon",  # first two letters of the given name + metaphone(family): late typos ("Bellq")
+)
+
+# Names that mean "not known" rather than a name.
+_PLACEHOLDER_NAMES = frozenset(
+    {"unknown", "unborn", "baby", "babyof", "notknown", "nk", "tbc", "tba", "na", "none", "unnamed", "infant", "child"}
+)
+_TITLES = frozenset({"mr", "mrs", "miss", "ms", "mx", "dr", "master", "prof", "rev", "sir"})
+_NAME_SPLIT_RE = re.compile(r"[\s\-_/,.]+")
+_NON_LETTER_RE = re.compile(r"[^a-z\s\-]")
+_POSTCODE_STRIP_RE = re.compile(r"[^A-Z0-9]")
+_NHS_STRIP_RE = re.compile(r"[\s\-]+")
+_ADDRESS_TOKEN_RE = re.compile(r"[a-z0-9]+")
+
+
+# --------------------------------------------------------------------------------------------
+# Records
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PersonRecord:
+    """A person as typed in one referral (raw values; normalising is person_normalise's job)."""
+
+    key: str  # opaque id of the person row (e.g. "123" or "NEW-1:3")
+    referral_key: str  # opaque id of its referral
+    role: str  # child|mother|father|partner|carer|other
+    given_name: str = ""
+    family_name: str = ""
+    other_names: tuple[str, ...] = ()
+    date_of_birth: date | None = None
+    sex: str = ""
+    postcode: str = ""
+    address_line: str = ""
+    nhs_number: str = ""
+    # Optional extras from the online form (the legacy CSV has none of these).
+    age_years: int | None = None  # when only an age was given
+    as_of: date | None = None  # the referral's date, to turn an age into a year of birth
+    expected_date: date | None = None  # unborn child's expected date of delivery
+
+
+@dataclass(frozen=True, slots=True)
+class NormalisedPerson:
+    """Normalised fields and precomputed codes; flat str/int/None so each fits a DB column."""
+
+    key: str
+    referral_key: str
+    role: str
+    given: str = ""  # all given tokens, space-separated, lower-case ascii
+    given_first: str = ""
+    given_phon: str = ""  # metaphone of given_first
+    given_groups: str = ""  # nickname groups of given_first, "|"-separated
+    family: str = ""  # all family tokens, space-separated ("smith jones" for Smith-Jones)
+    family_first: str = ""
+    family_phon: str = ""  # metaphone of family_first
+    alias_given: str = ""  # "|"-separated given tokens from other names
+    alias_family: str = ""  # "|"-separated family tokens from other names
+    alias_family_phon: str = ""  # metaphone of the first alias surname
+    dob: str | None = None  # ISO date; for an unborn child, the expected date
+    dob_year: int | None = None
+    dob_month: int | None = None
+    dob_day: int | None = None
+    dob_kind: str = ""  # "" none, "exact" typed, "expected" unborn, "age" year from an age
+    sex: str = ""  # "f", "m", "o" or ""
+    postcode: str = ""  # "ME4 6BX"
+    pc_sector: str = ""  # "ME4 6"
+    pc_district: str = ""  # "ME4"
+    address: str = ""  # lower-case tokens of the address line
+    nhs: str = ""  # 10 digits with a valid check digit, else ""
+
+
+@dataclass(frozen=True, slots=True)
+class PersonComparison:
+    score: float  # posterior probability of the same person, 0..1
+    match_weight: float  # log2 Bayes factor summed over fields (no prior)
+    agreements: dict[str, str]  # field -> one of AGREEMENT_LABELS
+    field_weights: dict[str, float] = field(default_factory=dict)  # field -> its log2 weight
+
+
+@dataclass(frozen=True, slots=True)
+class PersonMatch:
+    new_key: str
+    prior_key: str
+    score: float
+    agreements: dict[str, str]
+    relation: str  # "same_child" | "same_parent" | "same_adult" | "role_changed"
+
+
+@dataclass(frozen=True, slots=True)
+class ReferralMatch:
+    referral_key: str  # the prior referral
+    score: float
+    band: str  # "likely" | "possible"
+    link_type: str  # "same_person" (a child in both) | "same_family" (a parent/partner/carer shared)
+    persons: list[PersonMatch]
+
+
+# --------------------------------------------------------------------------------------------
+# Normalising
+# --------------------------------------------------------------------------------------------
+
+
+@cache
+def _fold(text: str) -> str:
+    """Lower-case ascii letters, spaces and hyphens (accents dropped, apostrophes joined)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    ascii_text = decomposed.encode("ascii", "ignore").decode("ascii").lower().replace("'", "")
+    return _NON_LETTER_RE.sub(" ", ascii_text)
+
+
+def _name_tokens(text: str) -> list[str]:
+    tokens = [t for t in _NAME_SPLIT_RE.split(_fold(text or "")) if t]
+    # "Baby of", "Unknown" etc. are placeholders, and titles are not names.
+    while tokens and tokens[0] in _TITLES:
+        tokens.pop(0)
+    if "".join(tokens) in _PLACEHOLDER_NAMES or (tokens and tokens[0] in {"unborn", "baby"}):
+        return []
+    return [t for t in tokens if t not in _PLACEHOLDER_NAMES]
+
+
+@lru_cache(maxsize=65536)
+def _phon(token: str) -> str:
+    if not token:
+        return ""
+    return jellyfish.metaphone(token) or token[:4]
+
+
+@lru_cache(maxsize=65536)
+def _sdx(token: str) -> str:
+    return jellyfish.soundex(token) if token else ""
+
+
+@cache
+def _nickname_table() -> dict[str, frozenset[str]]:
+    """Name -> the set of group ids it belongs to (a canonical name and all its diminutives)."""
+    groups: dict[str, set[str]] = defaultdict(set)
+
+    def add(canonical: str, nickname: str) -> None:
+        canonical, nickname = canonical.strip().lower(), nickname.strip().lower()
+        if canonical and nickname:
+            groups[canonical].add(canonical)
+            groups[nickname].add(canonical)
+
+    try:  # the curated public table (Apache-2.0), when installed
+        import nicknames
+
+        for triplet in nicknames.name_triplets():
+            add(triplet.name1, triplet.name2)
+    except ImportError:  # pragma: no cover - the package is a declared dependency
+        pass
+    with (DATA_DIR / "nicknames_uk.csv").open(encoding="utf-8") as handle:
+        for row in csv.reader(line for line in handle if not line.startswith("#")):
+            if len(row) >= 2:
+                for nickname in row[1:]:
+                    add(row[0], nickname)
+    return {name: frozenset(ids) for name, ids in groups.items()}
+
+
+def name_groups(token: str) -> frozenset[str]:
+    """Nickname group ids of a normalised given name ('liz' -> {'elizabeth'})."""
+    return _nickname_table().get(token, frozenset())
+
+
+def normalise_postcode(value: str) -> tuple[str, str, str]:
+    """(full, sector, district): ('ME4 6BX', 'ME4 6', 'ME4'); partial inputs keep what they can."""
+    compact = _POSTCODE_STRIP_RE.sub("", (value or "").upper())
+    if len(compact) >= 5 and compact[-3].isdigit():
+        outward, inward = compact[:-3], compact[-3:]
+        return f"{outward} {inward}", f"{outward} {inward[0]}", outward
+    if 2 <= len(compact) <= 4 and compact[0].isalpha():
+        return "", "", compact  # an outward code alone ("ME4")
+    return "", "", ""
+
+
+def nhs_number_valid(value: str) -> bool:
+    """Modulus 11 check on a 10-digit NHS number."""
+    if len(value) != 10 or not value.isdigit():
+        return False
+    total = sum(int(d) * w for d, w in zip(value[:9], range(10, 1, -1), strict=True))
+    check = 11 - total % 11
+    check = 0 if check == 11 else check
+    return check != 10 and check == int(value[9])
+
+
+def person_normalise(record: PersonRecord) -> NormalisedPerson:
+    """Normalise one typed person and precompute the codes that comparing and blocking use."""
+    given_tokens = _name_tokens(record.given_name)
+    family_tokens = _name_tokens(record.family_name)
+    alias_given: list[str] = []
+    alias_family: list[str] = []
+    for alias in record.other_names:
+        tokens = _name_tokens(alias)
+        if len(tokens) >= 2:
+            alias_given.append(tokens[0])
+            alias_family.extend(tokens[1:])
+        elif tokens:  # one word: a maiden name or a known-as given name, so keep it as both
+            alias_given.append(tokens[0])
+            alias_family.append(tokens[0])
+    given_first = given_tokens[0] if given_tokens else ""
+    family_first = family_tokens[0] if family_tokens else ""
+
+    dob = record.date_of_birth
+    dob_kind = "exact" if dob else ""
+    year_only: int | None = None
+    if dob is None and record.expected_date is not None:
+        dob, dob_kind = record.expected_date, "expected"
+    if dob is None and record.age_years is not None and record.as_of is not None and 0 <= record.age_years < 120:
+        # Mid-point of the two possible years of birth; compared with a +/-1 year tolerance.
+        year_only, dob_kind = record.as_of.year - record.age_years - (1 if record.as_of.month < 7 else 0), "age"
+
+    sex = (record.sex or "").strip().lower()[:1]
+    postcode, sector, district = normalise_postcode(record.postcode)
+    nhs = _NHS_STRIP_RE.sub("", record.nhs_number or "")
+    return NormalisedPerson(
+        key=record.key,
+        referral_key=record.referral_key,
+        role=(record.role or "other").strip().lower(),
+        given=" ".join(given_tokens),
+        given_first=given_first,
+        given_phon=_phon(given_first),
+        given_groups="|".join(sorted(name_groups(given_first))),
+        family=" ".join(family_tokens),
+        family_first=family_first,
+        family_phon=_phon(family_first),
+        alias_given="|".join(dict.fromkeys(alias_given)),
+        alias_family="|".join(dict.fromkeys(alias_family)),
+        alias_family_phon=_phon(alias_family[0]) if alias_family else "",
+        dob=dob.isoformat() if dob else None,
+        dob_year=dob.year if dob else year_only,
+        dob_month=dob.month if dob else None,
+        dob_day=dob.day if dob else None,
+        dob_kind=dob_kind,
+        sex=sex if sex in {"f", "m", "o"} else "",
+        postcode=postcode,
+        pc_sector=sector,
+        pc_district=district,
+        address=" ".join(_ADDRESS_TOKEN_RE.findall((record.address_line or "").lower())),
+        nhs=nhs if nhs_number_valid(nhs) else "",
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Blocking
+# --------------------------------------------------------------------------------------------
+
+
+def person_blocking_keys(person: NormalisedPerson) -> dict[str, str | None]:
+    """Blocking key values (same names as BLOCKING_KEY_NAMES, None when not computable).
+
+    A prior person is a candidate when it has the same value in the same key column for at
+    least one key; person_blocking_lookups() adds the cross-column look-ups that catch an alias.
+    """
+    p = person
+    exact_dob = p.dob if p.dob_kind == "exact" else None
+    swap = None
+    if exact_dob and p.dob_day and p.dob_month and p.dob_day <= 12 and p.dob_day != p.dob_month:
+        lo, hi = sorted((p.dob_day, p.dob_month))
+        swap = f"{p.dob_year}:{lo:02d}{hi:02d}"
+    yob = p.dob_year if p.dob_kind in {"exact", "age"} else None
+    # Order-free, so that a swapped given/family name gives the same key.
+    name_phon = ":".join(sorted((p.given_phon, p.family_phon))) if p.given_phon and p.family_phon else None
+    name_sdx = (
+        ":".join(sorted((_sdx(p.given_first), _sdx(p.family_first)))) if p.given_first and p.family_first else None
+    )
+    return {
+        "nhs": p.nhs or None,
+        "dob": exact_dob,
+        "dob_swap": swap,
+        "name_phon": name_phon,
+        "name_phon_yob": f"{name_phon}:{yob}" if name_phon and yob else None,
+        "fam_phon_dob_md": (
+            f"{p.family_phon}:{p.dob_month:02d}{p.dob_day:02d}"
+            if p.family_phon and exact_dob and p.dob_month and p.dob_day
+            else None
+        ),
+        "given_phon_dob_ym": f"{p.given_phon}:{p.dob_year}{p.dob_month:02d}"
+        if p.given_phon and exact_dob and p.dob_month
+        else None,
+        "given_phon_pc_sector": f"{p.given_phon}:{p.pc_sector}" if p.given_phon and p.pc_sector else None,
+        "alias_phon": ":".join(sorted((p.given_phon, p.alias_family_phon)))
+        if p.given_phon and p.alias_family_phon
+        else None,
+        "name_sdx": name_sdx,
+        "fam_phon_pc": f"{p.family_phon}:{p.postcode}" if p.family_phon and p.postcode else None,
+        "child_fam_phon_yob": (
+            f"{p.family_phon}:{p.dob_year}"
+            if p.role == "child" and p.family_phon and p.dob_year and p.dob_kind != "age"
+            else None
+        ),
+        "nameless_fam_district": f"{p.family_phon}:{p.pc_district}"
+        if not p.given_first and p.family_phon and p.pc_district
+        else None,
+        "given2_fam_phon": f"{p.given_first[:2]}:{p.family_phon}"
+        if len(p.given_first) >= 2 and p.family_phon
+        else None,
+    }
+
+
+def person_blocking_lookups(person: NormalisedPerson) -> dict[str, frozenset[str]]:
+    """Column -> values to look up for candidates: its own keys plus alias <-> name crossings.
+
+    A new "Jane Smith (aka Jane Jones)" must find a prior "Jane Jones", whose name_phon equals
+    the new alias_phon; and a prior record carrying the alias must be found from the new name.
+    """
+    keys = person_blocking_keys(person)
+    lookups: dict[str, set[str]] = {name: {value} for name, value in keys.items() if value}
+    if keys["alias_phon"]:
+        lookups.setdefault("name_phon", set()).add(keys["alias_phon"])
+    if keys["name_phon"]:
+        lookups.setdefault("alias_phon", set()).add(keys["name_phon"])
+    if keys["child_fam_phon_yob"] and person.dob_year:
+        # A birth in early January was expected in December (and the other way round).
+        lookups["child_fam_phon_yob"].update(f"{person.family_phon}:{person.dob_year + d}" for d in (-1, 1))
+    if person.family_phon and person.pc_district:
+        # An earlier "Unborn Smith" at the same district may be this (now named) child.
+        lookups.setdefault("nameless_fam_district", set()).add(f"{person.family_phon}:{person.pc_district}")
+    return {name: frozenset(values) for name, values in lookups.items()}
+
+
+class CandidateIndex:
+    """In-memory blocking index (for evaluation and small batches; the app uses DB columns)."""
+
+    def __init__(self) -> None:
+        self._index: dict[str, dict[str, list[NormalisedPerson]]] = {
+            name: defaultdict(list) for name in BLOCKING_KEY_NAMES
+        }
+
+    def add(self, person: NormalisedPerson) -> None:
+        for name, value in person_blocking_keys(person).items():
+            if value:
+                self._index[name][value].append(person)
+
+    def candidates(self, person: NormalisedPerson) -> list[NormalisedPerson]:
+        seen: dict[str, NormalisedPerson] = {}
+        for name, values in person_blocking_lookups(person).items():
+            column = self._index[name]
+            for value in values:
+                for prior in column.get(value, ()):
+                    seen.setdefault(prior.key, prior)
+        return list(seen.values())
+
+
+# --------------------------------------------------------------------------------------------
+# Comparing two people: agreement levels
+# --------------------------------------------------------------------------------------------
+
+_JW_STRONG = 0.92  # thresholds of the fuzzy levels; their weights are estimated, not set
+_JW_WEAK = 0.80
+
+
+def _jw(a: str, b: str) -> float:
+    return JaroWinkler.normalized_similarity(a, b)
+
+
+def _edits(a: str, b: str) -> int:
+    """Damerau-Levenshtein (OSA) distance: one slip in a short name ('Ivy'/'Icy') is one edit."""
+    return OSA.distance(a, b)
+
+
+def _given_level(a: NormalisedPerson, b: NormalisedPerson) -> str:
+    ga, gb = a.given_first, b.given_first
+    if not ga or not gb:
+        return "missing"
+    if ga == gb:
+        return "exact"
+    if a.given_groups and b.given_groups and not set(a.given_groups.split("|")).isdisjoint(b.given_groups.split("|")):
+        return "nickname"
+    similarity = _jw(ga, gb)
+    edits = _edits(ga, gb)
+    if similarity >= _JW_STRONG or (edits <= 1 and min(len(ga), len(gb)) >= 3):
+        return "fuzzy"
+    if a.given_phon == b.given_phon:
+        return "phonetic"
+    if a.family_first and b.family_first and ga == b.family_first and gb == a.family_first:
+        return "swapped"
+    if _given_partial(a, b):
+        return "partial"
+    if similarity >= _JW_WEAK or (edits <= 2 and min(len(ga), len(gb)) >= 4):
+        return "fuzzy_weak"
+    if _jw(ga, b.family_first) >= _JW_STRONG and _jw(gb, a.family_first) >= _JW_STRONG:
+        return "swapped"
+    return "different"
+
+
+def _given_partial(a: NormalisedPerson, b: NormalisedPerson) -> bool:
+    """An initial, a middle name used as the first, or a known-as name."""
+    ga, gb = a.given_first, b.given_first
+    if (len(ga) == 1 or len(gb) == 1) and ga[0] == gb[0]:
+        return True
+    tokens_a = set(a.given.split()) | set(filter(None, a.alias_given.split("|")))
+    tokens_b = set(b.given.split()) | set(filter(None, b.alias_given.split("|")))
+    return not tokens_a.isdisjoint(tokens_b)
+
+
+def _family_level(a: NormalisedPerson, b: NormalisedPerson, given_level: str) -> str:
+    fa, fb = a.family, b.family
+    if not fa or not fb:
+        return "missing"
+    if fa == fb:
+        return "exact"
+    if given_level == "swapped":
+        return "swapped"
+    similarity = _jw(fa, fb)
+    edits = _edits(fa, fb)
+    if similarity >= _JW_STRONG or (edits <= 1 and min(len(fa), len(fb)) >= 3):
+        return "fuzzy"
+    if a.family_phon == b.family_phon and len(a.family_first) > 2:
+        return "phonetic"
+    # Hyphenated / double-barrelled / changed surname that the other record gives as an alias.
+    tokens_a = set(fa.split()) | set(filter(None, a.alias_family.split("|")))
+    tokens_b = set(fb.split()) | set(filter(None, b.alias_family.split("|")))
+    if not tokens_a.isdisjoint(tokens_b):
+        return "partial"
+    if similarity >= _JW_WEAK or (edits <= 2 and min(len(fa), len(fb)) >= 4):
+        return "fuzzy_weak"
+    return "different"
+
+
+def _one_digit_apart(x: int, y: int) -> bool:
+    sx, sy = str(x), str(y)
+    if len(sx) != len(sy):
+        return False
+    diffs = [i for i in range(len(sx)) if sx[i] != sy[i]]
+    if len(diffs) == 1:
+        return True
+    # Two adjacent digits transposed (2016 <-> 2061, 12 <-> 21).
+    return (
+        len(diffs) == 2 and diffs[1] == diffs[0] + 1 and sx[diffs[0]] == sy[diffs[1]] and sx[diffs[1]] == sy[diffs[0]]
+    )
+
+
+def _dob_level(a: NormalisedPerson, b: NormalisedPerson) -> str:
+    if a.dob_year is None or b.dob_year is None:
+        return "missing"
+    if "age" in (a.dob_kind, b.dob_kind):
+        return "year" if abs(a.dob_year - b.dob_year) <= 1 else "different"
+    ya, ma, da, yb, mb, db = a.dob_year, a.dob_month, a.dob_day, b.dob_year, b.dob_month, b.dob_day
+    if ma is None or mb is None or da is None or db is None:  # pragma: no cover - full dates only
+        return "missing"
+    if "expected" in (a.dob_kind, b.dob_kind):
+        # Unborn then born: the birth is near the expected date.
+        days = abs((date(ya, ma, da) - date(yb, mb, db)).days)
+        return "month" if days <= 45 else ("year" if days <= 120 else "different")
+    if ya == yb and ma == mb and da == db:
+        return "exact"
+    if ya == yb and ma == db and da == mb:
+        return "swapped"
+    if (ya == yb and ma == mb and _one_digit_apart(da, db)) or (
+        ma == mb and da == db and (_one_digit_apart(ya, yb) or abs(ya - yb) == 1)
+    ):
+        return "typo"
+    if ya == yb and da == db and _one_digit_apart(ma, mb):
+        return "typo"
+    if ya == yb and ma == mb:
+        return "month"
+    if ya == yb:
+        return "year"
+    return "different"
+
+
+def _postcode_level(a: NormalisedPerson, b: NormalisedPerson) -> str:
+    if not a.pc_district or not b.pc_district:
+        return "missing"
+    if a.postcode and a.postcode == b.postcode:
+        return "exact"
+    if a.pc_sector and a.pc_sector == b.pc_sector:
+        return "sector"
+    if a.pc_district == b.pc_district:
+        return "district"
+    return "different"
+
+
+def _role_level(a: NormalisedPerson, b: NormalisedPerson) -> str:
+    if a.role == b.role:
+        return "exact"
+    if (a.role == "child") == (b.role == "child"):
+        return "partial"
+    return "different"
+
+
+def comparison_levels(a: NormalisedPerson, b: NormalisedPerson) -> dict[str, str]:
+    """Internal agreement level of every compared field (what the model weighs)."""
+    given = _given_level(a, b)
+    return {
+        "nhs_number": ("exact" if a.nhs == b.nhs else "different") if a.nhs and b.nhs else "missing",
+        "given_name": given,
+        "family_name": _family_level(a, b, given),
+        "date_of_birth": _dob_level(a, b),
+        "sex": ("exact" if a.sex == b.sex else "different")
+        if a.sex and b.sex and "o" not in (a.sex, b.sex)
+        else "missing",
+        "postcode": _postcode_level(a, b),
+        "role": _role_level(a, b),
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# The model
+# --------------------------------------------------------------------------------------------
+
+
+def _logit(probability: float) -> float:
+    probability = min(max(probability, 1e-12), 1 - 1e-12)
+    return math.log2(probability / (1 - probability))
+
+
+def _sigmoid2(weight: float) -> float:
+    if weight > 60:
+        return 1.0
+    if weight < -60:
+        return 0.0
+    return 1.0 / (1.0 + 2.0**-weight)
+
+
+class MatchModel:
+    """Estimated Fellegi-Sunter parameters (m, u per level), prior, bands and caps.
+
+    The prior is the probability that two *random* records are the same person (the population
+    that the u-probabilities describe), so it shrinks as the prior data grows: it is stored as
+    the expected number of earlier records of the same person, divided by `population` (the
+    number of prior person records) at scoring time. Scores mean the same at any data size.
+    """
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        self.params = params
+        self.version: str = str(params["version"])
+        self.bands: dict[str, float] = {
+            "likely": float(params["bands"]["likely"]),
+            "possible": float(params["bands"]["possible"]),
+        }
+        prior = params["prior"]
+        self.matches_per_record: float = float(prior["matches_per_record"])
+        self.population: int = int(prior["population"])
+        self._weights: dict[str, dict[str, float]] = {}
+        self._m: dict[str, dict[str, float]] = {}
+        for field_name, levels in FIELD_LEVELS.items():
+            spec = params["fields"][field_name]
+            self._weights[field_name] = {}
+            self._m[field_name] = {}
+            # A missing value is no evidence either way (weight 0, as in Splink's null level);
+            # the other levels' m and u are taken conditional on both values being present.
+            m_present = sum(float(spec[lv]["m"]) for lv, _ in levels if lv != "missing")
+            u_present = sum(float(spec[lv]["u"]) for lv, _ in levels if lv != "missing")
+            for level, _label in levels:
+                m = float(spec[level]["m"]) / m_present
+                u = float(spec[level]["u"]) / u_present
+                self._m[field_name][level] = m
+                self._weights[field_name][level] = 0.0 if level == "missing" else math.log2(m / u)
+        tf = params.get("term_frequency", {})
+        self.tf_min: float = float(tf.get("min_frequency", 1e-4))
+        self.tf_fields: tuple[str, ...] = tuple(tf.get("fields", ("given_name", "family_name")))
+        caps = params.get("caps", {})
+        # Caps are posterior probabilities; None means no cap.
+        self.cap_given_conflict: float | None = caps.get("given_conflict")
+        self.cap_dob_conflict: float | None = caps.get("dob_conflict")
+        self.cap_role_conflict: float | None = caps.get("role_conflict")
+        self.cap_twins: float | None = caps.get("twins")  # different given names, same date of birth
+        self.cap_nhs_conflict: float | None = caps.get("nhs_conflict")
+        self.corroboration: float = float(params.get("aggregation", {}).get("corroboration", 0.0))
+        self.show_pair_min_score: float = float(params.get("aggregation", {}).get("show_pair_min_score", 0.5))
+
+    @property
+    def prior(self) -> float:
+        return self.prior_for(None)
+
+    def prior_for(self, population: int | None) -> float:
+        """P(two random records are the same person) when there are `population` prior records."""
+        n = max(int(population or self.population), 1)
+        return min(self.matches_per_record / n, 0.5)
+
+    def prior_weight(self, population: int | None = None) -> float:
+        return _logit(self.prior_for(population))
+
+    @classmethod
+    def load(cls, path: Path | str) -> MatchModel:
+        return cls(json.loads(Path(path).read_text(encoding="utf-8")))
+
+    @classmethod
+    def load_default(cls) -> MatchModel:
+        """The shipped model (nlp/matching_data/model.json), loaded once per process."""
+        return _default_model()
+
+    def weight(self, field_name: str, level: str) -> float:
+        return self._weights[field_name][level]
+
+    def score_of_weight(self, match_weight: float, *, population: int | None = None) -> float:
+        return _sigmoid2(match_weight + self.prior_weight(population))
+
+    def person_compare(
+        self,
+        a: NormalisedPerson,
+        b: NormalisedPerson,
+        *,
+        name_frequency: NameFrequency | None = None,
+        population: int | None = None,
+    ) -> PersonComparison:
+        """Compare two people.
+
+        name_frequency(field, value) gives a name's share of the prior records (see NameCounts);
+        population is the number of prior person records (default: the training data's).
+        """
+        levels = comparison_levels(a, b)
+        weights = {f: self._weights[f][lv] for f, lv in levels.items()}
+        if name_frequency is not None:
+            # Term-frequency adjustment: agreeing on "smith" is weaker evidence than on "okonkwo".
+            if levels["given_name"] == "exact" and "given_name" in self.tf_fields:
+                weights["given_name"] = self._tf_weight("given_name", a.given_first, name_frequency)
+            if levels["family_name"] == "exact" and "family_name" in self.tf_fields:
+                weights["family_name"] = self._tf_weight("family_name", a.family, name_frequency)
+        if levels["given_name"] == "swapped":
+            weights["family_name"] = 0.0  # one event (the order swapped), so counted once
+        total = sum(weights.values())
+        prior_weight = self.prior_weight(population)
+        if levels["nhs_number"] == "different" and self.cap_nhs_conflict is not None:
+            # Two valid NHS numbers that differ: different people unless a human says otherwise.
+            total = min(total, _logit(self.cap_nhs_conflict) - prior_weight)
+        if levels["nhs_number"] != "exact":
+            # Twins and siblings share surname, address and often a date of birth, look-alike
+            # families share names, and a child and a parent can share names: independent field
+            # weights over-count that shared evidence, so a clear conflict on given name, on a full
+            # date of birth, or child-versus-adult role caps the pair's score.
+            for conflict, cap in (
+                (levels["given_name"] == "different" and levels["date_of_birth"] == "exact", self.cap_twins),
+                (levels["given_name"] == "different", self.cap_given_conflict),
+                (levels["date_of_birth"] == "different" and a.dob_kind == b.dob_kind == "exact", self.cap_dob_conflict),
+                (levels["role"] == "different", self.cap_role_conflict),
+            ):
+                if conflict and cap is not None:
+                    total = min(total, _logit(cap) - prior_weight)
+        return PersonComparison(
+            score=_sigmoid2(total + prior_weight),
+            match_weight=total,
+            agreements=_agreement_labels(tuple(levels.values())),
+            field_weights=weights,
+        )
+
+    def _tf_weight(self, field_name: str, value: str, name_frequency: NameFrequency) -> float:
+        try:
+            frequency = float(name_frequency(field_name, value))
+        except (TypeError, ValueError):
+            return self._weights[field_name]["exact"]
+        if not math.isfinite(frequency) or frequency <= 0:
+            frequency = self.tf_min
+        return math.log2(self._m[field_name]["exact"] / max(frequency, self.tf_min))
+
+    def band(self, score: float) -> str | None:
+        if score >= self.bands["likely"]:
+            return "likely"
+        if score >= self.bands["possible"]:
+            return "possible"
+        return None
+
+
+@lru_cache(maxsize=4096)
+def _labels_cached(levels: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    return tuple((f, LEVEL_LABEL[f][lv]) for f, lv in zip(FIELDS, levels, strict=True) if f != "role")
+
+
+def _agreement_labels(levels: tuple[str, ...]) -> dict[str, str]:
+    """Public labels per field (role is weighed but not shown); few distinct combinations, so cached."""
+    return dict(_labels_cached(levels))
+
+
+@cache
+def _default_model() -> MatchModel:
+    return MatchModel.load(MODEL_PATH)
+
+
+# --------------------------------------------------------------------------------------------
+# Referral links
+# --------------------------------------------------------------------------------------------
+
+
+def _relation(new: NormalisedPerson, prior: NormalisedPerson) -> str:
+    if new.role == "child" and prior.role == "child":
+        return "same_child"
+    if (new.role == "child") != (prior.role == "child"):
+        return "role_changed"
+    if new.role in PARENT_ROLES and prior.role in PARENT_ROLES:
+        return "same_parent"
+    return "same_adult"
+
+
+def referral_matches(
+    new_people: Sequence[NormalisedPerson],
+    candidates: Sequence[NormalisedPerson],
+    model: MatchModel,
+    *,
+    name_frequency: NameFrequency | None = None,
+    rejected_pairs: Collection[tuple[str, str]] = (),
+    population: int | None = None,
+) -> list[ReferralMatch]:
+    """Link a new referral's people to prior referrals (score desc, 'possible' band and above).
+
+    Each prior referral gets a one-to-one assignment of new to prior people (best pairs first);
+    its score is the best pair's, raised by further agreeing people (the model's
+    'corroboration'); link_type is same_person when a child is in both, otherwise same_family.
+    Candidates from the new referral itself and rejected (new, prior) referral pairs are skipped.
+    population: number of prior person records (see MatchModel); default the training size.
+    """
+    possible = model.bands["possible"]
+    prior_weight = model.prior_weight(population)
+    new_referrals = {p.referral_key for p in new_people}
+    rejected = set(rejected_pairs)
+    # Pairs a little under the band are kept: another agreeing person may lift the link.
+    keep_weight = _logit(possible) - prior_weight - 4.0
+    by_referral: dict[str, list[tuple[float, PersonComparison, NormalisedPerson, NormalisedPerson]]] = defaultdict(list)
+    seen: set[tuple[str, str]] = set()
+    for prior in candidates:
+        if prior.referral_key in new_referrals or any((nr, prior.referral_key) in rejected for nr in new_referrals):
+            continue
+        for new in new_people:
+            if (new.key, prior.key) in seen:
+                continue
+            seen.add((new.key, prior.key))
+            comparison = model.person_compare(new, prior, name_frequency=name_frequency, population=population)
+            if comparison.match_weight >= keep_weight:
+                by_referral[prior.referral_key].append((comparison.match_weight, comparison, new, prior))
+
+    results: list[ReferralMatch] = []
+    for referral_key, pairs in by_referral.items():
+        pairs.sort(key=lambda item: (-item[0], item[2].key, item[3].key))
+        used_new: set[str] = set()
+        used_prior: set[str] = set()
+        chosen: list[tuple[float, PersonComparison, NormalisedPerson, NormalisedPerson]] = []
+        for item in pairs:
+            _, _, new, prior = item
+            if new.key in used_new or prior.key in used_prior:
+                continue
+            used_new.add(new.key)
+            used_prior.add(prior.key)
+            chosen.append(item)
+        # Further people who agree add evidence (a sibling's mother AND father both matching),
+        # but not independently: only their positive posterior log-odds, scaled by corroboration.
+        extra = sum(max(0.0, w + prior_weight) for w, *_ in chosen[1:])
+        score = _sigmoid2(chosen[0][0] + prior_weight + model.corroboration * extra)
+        band = model.band(score)
+        if band is None:
+            continue
+        # Show (and type the link by) the pairs that are more likely than not the same person;
+        # a weak link shows its best pair only.
+        shown = [item for item in chosen if item[1].score >= max(possible, model.show_pair_min_score)] or chosen[:1]
+        persons = [
+            PersonMatch(
+                new_key=new.key,
+                prior_key=prior.key,
+                score=round(comparison.score, 6),
+                agreements=comparison.agreements,
+                relation=_relation(new, prior),
+            )
+            for _, comparison, new, prior in shown
+        ]
+        link_type = "same_person" if any(p.relation == "same_child" for p in persons) else "same_family"
+        results.append(
+            ReferralMatch(
+                referral_key=referral_key, score=round(score, 6), band=band, link_type=link_type, persons=persons
+            )
+        )
+    results.sort(key=lambda m: (-m.score, m.referral_key))
+    return results
+
+
+def people_normalise(records: Iterable[PersonRecord]) -> list[NormalisedPerson]:
+    """person_normalise over many records."""
+    return [person_normalise(r) for r in records]
+
+
+class NameCounts:
+    """Counts of normalised names, usable as name_frequency for term-frequency adjustment.
+
+    name_frequency(field, value): field is "given_name" (value = NormalisedPerson.given_first)
+    or "family_name" (value = NormalisedPerson.family); returns the value's share of the rows.
+    """
+
+    def __init__(self) -> None:
+        self.given: dict[str, int] = defaultdict(int)
+        self.family: dict[str, int] = defaultdict(int)
+        self.total = 0
+
+    def add(self, person: NormalisedPerson) -> None:
+        self.total += 1
+        if person.given_first:
+            self.given[person.given_first] += 1
+        if person.family:
+            self.family[person.family] += 1
+
+    def __call__(self, field_name: str, value: str) -> float:
+        table = self.given if field_name == "given_name" else self.family
+        return table.get(value, 0) / self.total if self.total else 0.0

@@ -1,0 +1,21 @@
+"""Queued NLP work for one referral: tag themes, then match prior referrals.
+
+Tasks take ids only and re-fetch; both steps are idempotent, so a retried task writes no
+second row.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from nlp.services.matching import referral_match_prior
+from nlp.services.themes import referral_tag_themes
+
+logger = logging.getLogger(__name__)
+
+
+def referral_analyse(referral_id: int) -> None:
+    """Tag themes first so that matching (and later triage) can read them."""
+    referral_tag_themes(referral_id=referral_id)
+    links = referral_match_prior(referral_id=referral_id)
+    logger.info("Analysed referral id=%s: %s prior referral links", referral_id, links)

@@ -1,0 +1,55 @@
+"""Issue #3 quality thresholds, asserted on the UNTUNED split (tests/data/themes/holdout.jsonl).
+
+The patterns are never tuned on this file. The thresholds come from the issue; the second
+test shows the same check rejects a weaker tagger (the keyword baseline), so it can fail.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nlp.evaluation import evaluate, keyword_baseline, read_gold
+from nlp.pipeline import clean_text, get_tagger
+
+HOLDOUT = Path(__file__).resolve().parents[1] / "data" / "themes" / "holdout.jsonl"
+MIN_MICRO_F1 = 0.90
+MIN_MACRO_F1 = 0.85
+MIN_THEME_F1 = 0.70
+MAX_NEGATED_FP_RATE = 0.05
+
+
+def quality_failures(report: dict) -> list[str]:
+    failures = []
+    if report["micro"]["f1"] < MIN_MICRO_F1:
+        failures.append(f"micro-F1 {report['micro']['f1']:.3f} < {MIN_MICRO_F1}")
+    if report["macro"]["f1"] < MIN_MACRO_F1:
+        failures.append(f"macro-F1 {report['macro']['f1']:.3f} < {MIN_MACRO_F1}")
+    for code, scores in sorted(report["themes"].items()):
+        if scores["support"] and scores["f1"] < MIN_THEME_F1:
+            failures.append(f"{code} F1 {scores['f1']:.3f} < {MIN_THEME_F1}")
+    if report["negated"]["rate"] > MAX_NEGATED_FP_RATE:
+        failures.append(f"negated-mention FP rate {report['negated']['rate']:.3f} > {MAX_NEGATED_FP_RATE}")
+    return failures
+
+
+@pytest.fixture(scope="module")
+def holdout():
+    if not HOLDOUT.exists():
+        pytest.fail(f"{HOLDOUT} is missing: the untuned split is required for the quality thresholds")
+    tagger = get_tagger()
+    return read_gold(HOLDOUT, known_codes=tagger.theme_codes), tagger
+
+
+def test_tagger_meets_issue_thresholds_on_untuned_split(holdout):
+    records, tagger = holdout
+    predictions = [r.codes for r in tagger.tag_many([clean_text(rec.text) for rec in records])]
+    report = evaluate(records, predictions, codes=tagger.theme_codes)
+    assert quality_failures(report) == []
+
+
+def test_threshold_check_rejects_the_keyword_baseline(holdout):
+    records, tagger = holdout
+    report = evaluate(records, [keyword_baseline(rec.text) for rec in records], codes=tagger.theme_codes)
+    assert quality_failures(report) != []
