@@ -4,8 +4,11 @@ from django.conf import settings
 from django.http import HttpRequest
 
 
-def service(request: HttpRequest) -> dict[str, Any]:
-    """Service-wide names and numbers every page shows (configurable in settings)."""
+def service_settings() -> dict[str, Any]:
+    """Service-wide names and numbers every page and email shows (configurable in settings).
+
+    Reads settings only, so error pages and email builders can use it without a request.
+    """
     return {
         "service_name": settings.SERVICE_NAME,
         "partnership_name": settings.PARTNERSHIP_NAME,
@@ -18,3 +21,8 @@ def service(request: HttpRequest) -> dict[str, Any]:
         "session_cookie_age": settings.SESSION_COOKIE_AGE,
         "session_warning_seconds": settings.SESSION_WARNING_SECONDS,
     }
+
+
+def service(request: HttpRequest) -> dict[str, Any]:
+    """settings.TEMPLATES context processor."""
+    return service_settings()

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from intake.context_processors import service_settings
 from intake.models import Draft, EmailKind, EmailOutbox, OutboxStatus, Referral
 from intake.outbox import EmailNotBuildable, outbox_message_enqueue, outbox_message_get_or_create
 from intake.resume import resume_token_issue
@@ -95,18 +96,7 @@ def resume_link_request(*, draft_id: int, email: str) -> None:
 
 
 def _message(*, outbox: EmailOutbox, subject: str, template: str, context: dict[str, object]) -> AnymailMessage:
-    context = {
-        "service_name": settings.SERVICE_NAME,
-        "partnership_name": settings.PARTNERSHIP_NAME,
-        "service_url": _service_url(),
-        "emergency_number": settings.EMERGENCY_NUMBER,
-        "front_door_name": settings.FRONT_DOOR_NAME,
-        "front_door_phone": settings.FRONT_DOOR_PHONE,
-        "front_door_out_of_hours_phone": settings.FRONT_DOOR_OUT_OF_HOURS_PHONE,
-        "business_unit_email": settings.BUSINESS_UNIT_EMAIL,
-        "business_unit_phone": settings.BUSINESS_UNIT_PHONE,
-        **context,
-    }
+    context = {**service_settings(), "service_url": _service_url(), **context}
     email = AnymailMessage(
         subject=subject,
         body=render_to_string(f"emails/{template}.txt", context),

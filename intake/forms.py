@@ -22,6 +22,7 @@ from intake.validators import (
     email_domain_is_partner,
     normalise_nhs_number,
     normalise_postcode,
+    partner_email_policy_warns,
     validate_nhs_number,
     validate_postcode,
     validate_uk_phone,
@@ -185,12 +186,16 @@ def aliases_list(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-def partner_email_error() -> ValidationError:
-    return ValidationError(
-        "Enter a secure work email address from a partner agency, like name@nhs.net or name@yourcouncil.gov.uk. "
-        f"If you do not have one, call the partnership business unit on {settings.BUSINESS_UNIT_PHONE} instead",
-        code="not_partner_domain",
-    )
+def partner_email_clean(value: str) -> str:
+    """A work email address, refused unless it is a partner domain or the policy only warns."""
+    email = value.strip()
+    if not partner_email_policy_warns() and not email_domain_is_partner(email):
+        raise ValidationError(
+            "Enter a secure work email address from a partner agency, like name@nhs.net or name@yourcouncil.gov.uk. "
+            f"If you do not have one, call the partnership business unit on {settings.BUSINESS_UNIT_PHONE} instead",
+            code="not_partner_domain",
+        )
+    return email
 
 
 def email_field(label: str, *, required_message: str | None, hint: str = "") -> forms.EmailField:
@@ -323,10 +328,7 @@ class AboutYouForm(StepForm):
         self.fields["phone"].validators.append(validate_uk_phone)
 
     def clean_email(self) -> str:
-        email: str = self.cleaned_data["email"].strip()
-        if settings.PARTNER_EMAIL_POLICY == "refuse" and not email_domain_is_partner(email):
-            raise partner_email_error()
-        return email
+        return partner_email_clean(self.cleaned_data["email"])
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -376,12 +378,66 @@ class SeniorLeadForm(StepForm):
 # --- Event / review ----------------------------------------------------------
 
 
-def _past_date(value: dt.date | None, name: str) -> None:
+EARLIEST_DATE = dt.date(1900, 1, 1)
+# The longest a pregnancy runs: an unborn child's expected date is at most this long after the event.
+LONGEST_PREGNANCY = dt.timedelta(weeks=42)
+
+
+def past_date_check(value: dt.date | None, name: str) -> None:
+    """A date that has happened: not in the future and not before 1900 (a mistyped year)."""
     if value is not None and value > timezone.localdate():
         raise ValidationError(f"{name} must be in the past", code="date_in_future")
+    if value is not None and value < EARLIEST_DATE:
+        raise ValidationError(f"{name} must be after 1 January 1900", code="date_too_early")
 
 
-class EventForm(StepForm):
+class EventStepForm(StepForm):
+    """The alert's event or the review's incident: a date in the past and an optional police reference."""
+
+    def clean_police_reference(self) -> str:
+        return clean_identifier(self.cleaned_data.get("police_reference", ""))
+
+    def clean_event_date(self) -> dt.date | None:
+        value: dt.date | None = self.cleaned_data.get("event_date")
+        past_date_check(value, "Date of the event")
+        return value
+
+
+def event_date_field(label: str) -> DateField:
+    return DateField(
+        name="Date of the event",
+        required_message="Enter the date of the event",
+        label=label,
+        help_text="For example, 27 3 2024",
+    )
+
+
+# The two serious-incident questions a practice alert and a case review both ask (the switch carries them).
+def died_or_seriously_harmed_field() -> forms.ChoiceField:
+    return radios(
+        "Has the child died or been seriously harmed?",
+        YES_NO_NOT_SURE,
+        required_message="Select whether the child has died or been seriously harmed",
+    )
+
+
+def abuse_or_neglect_field() -> forms.ChoiceField:
+    return radios(
+        "Is abuse or neglect known or suspected?",
+        YES_NO_NOT_SURE,
+        required_message="Select whether abuse or neglect is known or suspected",
+    )
+
+
+def police_reference_field() -> forms.CharField:
+    return identifier_field(
+        "Police reference or event number (optional)",
+        max_length=50,
+        hint="If the police were involved, for example 46/12345/24",
+    )
+
+
+class EventForm(EventStepForm):
     title = "About the alert"
 
     alert_type = radios(
@@ -394,28 +450,11 @@ class EventForm(StepForm):
         ],
         required_message="Select what you are telling us about",
     )
-    event_date = DateField(
-        name="Date of the event",
-        required_message="Enter the date of the event",
-        label="When did it happen?",
-        help_text="For example, 27 3 2024",
-    )
-    police_reference = identifier_field(
-        "Police reference or event number (optional)",
-        max_length=50,
-        hint="If the police were involved, for example 46/12345/24",
-    )
-
-    def clean_police_reference(self) -> str:
-        return clean_identifier(self.cleaned_data.get("police_reference", ""))
-
-    def clean_event_date(self) -> dt.date | None:
-        value: dt.date | None = self.cleaned_data.get("event_date")
-        _past_date(value, "Date of the event")
-        return value
+    event_date = event_date_field("When did it happen?")
+    police_reference = police_reference_field()
 
 
-class ReviewForm(StepForm):
+class ReviewForm(EventStepForm):
     title = "About the review"
 
     review_type = radios(
@@ -429,41 +468,16 @@ class ReviewForm(StepForm):
         ],
         required_message="Select what type of review you are asking for",
     )
-    event_date = DateField(
-        name="Date of the event",
-        required_message="Enter the date of the event",
-        label="Date of the incident, or of the child's death",
-        help_text="For example, 27 3 2024",
-    )
-    police_reference = identifier_field(
-        "Police reference or event number (optional)",
-        max_length=50,
-        hint="If the police were involved, for example 46/12345/24",
-    )
-
-    def clean_police_reference(self) -> str:
-        return clean_identifier(self.cleaned_data.get("police_reference", ""))
-
-    def clean_event_date(self) -> dt.date | None:
-        value: dt.date | None = self.cleaned_data.get("event_date")
-        _past_date(value, "Date of the event")
-        return value
+    event_date = event_date_field("Date of the incident, or of the child's death")
+    police_reference = police_reference_field()
 
 
 class CriteriaForm(StepForm):
     title = "Serious incident criteria"
     intro = "These questions tell us whether the case may meet the criteria for a rapid review."
 
-    died_or_seriously_harmed = radios(
-        "Has the child died or been seriously harmed?",
-        YES_NO_NOT_SURE,
-        required_message="Select whether the child has died or been seriously harmed",
-    )
-    abuse_or_neglect_suspected = radios(
-        "Is abuse or neglect known or suspected?",
-        YES_NO_NOT_SURE,
-        required_message="Select whether abuse or neglect is known or suspected",
-    )
+    died_or_seriously_harmed = died_or_seriously_harmed_field()
+    abuse_or_neglect_suspected = abuse_or_neglect_field()
     directly_linked = radios(
         "Is the abuse or neglect directly linked to the death or serious harm?",
         YES_NO_NOT_SURE,
@@ -485,16 +499,8 @@ class SeriousIncidentForm(StepForm):
     title = "Serious harm"
     intro = "We ask so that the most serious cases reach the right group quickly."
 
-    died_or_seriously_harmed = radios(
-        "Has the child died or been seriously harmed?",
-        YES_NO_NOT_SURE,
-        required_message="Select whether the child has died or been seriously harmed",
-    )
-    abuse_or_neglect_suspected = radios(
-        "Is abuse or neglect known or suspected?",
-        YES_NO_NOT_SURE,
-        required_message="Select whether abuse or neglect is known or suspected",
-    )
+    died_or_seriously_harmed = died_or_seriously_harmed_field()
+    abuse_or_neglect_suspected = abuse_or_neglect_field()
 
 
 class SwitchAdviceForm(StepForm):
@@ -563,6 +569,14 @@ class PersonForm(StepForm):
 
     noun: ClassVar[str] = "person"
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["postcode"].validators.append(validate_postcode)
+
+    def clean_postcode(self) -> str:
+        value = self.cleaned_data.get("postcode", "")
+        return normalise_postcode(value) if value else ""
+
     def _clean_birth(self, cleaned: dict[str, Any], today: dt.date) -> None:
         choice = cleaned.get("birth_info")
         dob = cleaned.get("date_of_birth")
@@ -573,7 +587,7 @@ class PersonForm(StepForm):
                 self.add_error("date_of_birth", "Date of birth must be in the past")
             elif dob is not None and self.event_day is not None and dob > self.event_day:
                 self.add_error("date_of_birth", "Date of birth must be before the date of the event")
-            elif dob is not None and dob.year < 1900:
+            elif dob is not None and dob < EARLIEST_DATE:
                 self.add_error("date_of_birth", "Date of birth must be after 1 January 1900")
         elif choice == "age" and cleaned.get("age_years") is None and "age_years" not in self.errors:
             self.add_error("age_years", f"Enter the {self.noun}'s age")
@@ -667,7 +681,6 @@ class ChildForm(PersonForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["nhs_number"].validators.append(validate_nhs_number)
-        self.fields["postcode"].validators.append(validate_postcode)
         if self.is_case_review:
             self._require("given_name", "Enter the child's first name")
             self._require("family_name", "Enter the child's last name")
@@ -691,17 +704,22 @@ class ChildForm(PersonForm):
     def clean_la_case_number(self) -> str:
         return clean_identifier(self.cleaned_data.get("la_case_number", ""))
 
-    def clean_postcode(self) -> str:
-        value = self.cleaned_data.get("postcode", "")
-        return normalise_postcode(value) if value else ""
-
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         today = timezone.localdate()
         self._clean_birth(cleaned, today)
         if cleaned.get("birth_info") == "unborn":
-            if cleaned.get("expected_date") is None and "expected_date" not in self.errors:
+            expected = cleaned.get("expected_date")
+            if expected is None and "expected_date" not in self.errors:
                 self.add_error("expected_date", "Enter the expected date of delivery")
+            elif expected is not None and self.event_day is not None:
+                # Unborn at the time of the event: due after it, and within one pregnancy of it.
+                if expected < self.event_day:
+                    self.add_error("expected_date", "Expected date of delivery must be after the date of the event")
+                elif expected > self.event_day + LONGEST_PREGNANCY:
+                    self.add_error(
+                        "expected_date", "Expected date of delivery must be within 42 weeks of the date of the event"
+                    )
         else:
             cleaned["expected_date"] = None
             self.errors.pop("expected_date", None)
@@ -738,7 +756,6 @@ class AdultForm(PersonForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["postcode"].validators.append(validate_postcode)
         if self.is_case_review:
             for name, message in (
                 ("given_name", "Enter the adult's first name"),
@@ -746,10 +763,6 @@ class AdultForm(PersonForm):
             ):
                 self.fields[name].required = True
                 self.fields[name].error_messages["required"] = message
-
-    def clean_postcode(self) -> str:
-        value = self.cleaned_data.get("postcode", "")
-        return normalise_postcode(value) if value else ""
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -785,9 +798,7 @@ class KeyDateForm(StepForm):
 
     def clean_date(self) -> dt.date | None:
         value: dt.date | None = self.cleaned_data.get("date")
-        _past_date(value, "Date")
-        if value is not None and value.year < 1900:
-            raise ValidationError("Date must be after 1 January 1900", code="date_too_early")
+        past_date_check(value, "Date")
         return value
 
     def clean(self) -> dict[str, Any]:
@@ -951,30 +962,47 @@ class WhatHappenedForm(StepForm):
     )
 
 
-class PracticeForm(StepForm):
-    title = "Practice and learning"
-
-    what_worked_well = LongTextField(
-        name="What worked well", max_length=SHORT_TEXT_LIMIT, label="What worked well? (optional)"
-    )
-    what_did_not_work = LongTextField(
-        name="What did not work well",
-        max_length=SHORT_TEXT_LIMIT,
-        label="What did not work well? (optional)",
-        help_text="For example, practice that fell short of the partnership's procedures",
-    )
-    learning_identified = LongTextField(
+# Learning questions a practice alert and a case review both ask (the switch carries them).
+def learning_field(label: str) -> LongTextField:
+    return LongTextField(
         name="Learning",
         required_message="Enter the learning for agencies working together",
         max_length=SHORT_TEXT_LIMIT,
-        label="What can agencies learn from this about working together?",
+        label=label,
     )
-    immediate_actions = LongTextField(
+
+
+def what_worked_well_field() -> LongTextField:
+    return LongTextField(name="What worked well", max_length=SHORT_TEXT_LIMIT, label="What worked well? (optional)")
+
+
+def what_did_not_work_field(*, hint: str = "") -> LongTextField:
+    return LongTextField(
+        name="What did not work well",
+        max_length=SHORT_TEXT_LIMIT,
+        label="What did not work well? (optional)",
+        help_text=hint,
+    )
+
+
+def immediate_actions_field() -> LongTextField:
+    return LongTextField(
         name="Immediate actions",
         max_length=SHORT_TEXT_LIMIT,
         label="What has already been done? (optional)",
         help_text="Include safeguarding actions and any escalation you used",
     )
+
+
+class PracticeForm(StepForm):
+    title = "Practice and learning"
+
+    what_worked_well = what_worked_well_field()
+    what_did_not_work = what_did_not_work_field(
+        hint="For example, practice that fell short of the partnership's procedures"
+    )
+    learning_identified = learning_field("What can agencies learn from this about working together?")
+    immediate_actions = immediate_actions_field()
 
 
 class CaseDetailsForm(StepForm):
@@ -1009,24 +1037,10 @@ class CaseDetailsForm(StepForm):
 class LearningForm(StepForm):
     title = "Learning"
 
-    learning_identified = LongTextField(
-        name="Learning",
-        required_message="Enter the learning for agencies working together",
-        max_length=SHORT_TEXT_LIMIT,
-        label="What could agencies learn from this case?",
-    )
-    what_worked_well = LongTextField(
-        name="What worked well", max_length=SHORT_TEXT_LIMIT, label="What worked well? (optional)"
-    )
-    what_did_not_work = LongTextField(
-        name="What did not work well", max_length=SHORT_TEXT_LIMIT, label="What did not work well? (optional)"
-    )
-    immediate_actions = LongTextField(
-        name="Immediate actions",
-        max_length=SHORT_TEXT_LIMIT,
-        label="What has already been done? (optional)",
-        help_text="Include safeguarding actions and any escalation you used",
-    )
+    learning_identified = learning_field("What could agencies learn from this case?")
+    what_worked_well = what_worked_well_field()
+    what_did_not_work = what_did_not_work_field()
+    immediate_actions = immediate_actions_field()
 
 
 PARALLEL_PROCESSES: list[tuple[str, str, str]] = [
@@ -1169,11 +1183,8 @@ class SaveForLaterForm(forms.Form):
     )
 
     def clean_email(self) -> str:
-        email: str = self.cleaned_data["email"].strip()
-        # The link opens answers about a child, so it only goes to a secure partner address.
-        if settings.PARTNER_EMAIL_POLICY == "refuse" and not email_domain_is_partner(email):
-            raise partner_email_error()
-        return email
+        # The link opens answers about a child, so it goes to a partner address unless the policy only warns.
+        return partner_email_clean(self.cleaned_data["email"])
 
 
 def display_value(field: forms.Field, value: Any) -> str:

@@ -62,6 +62,12 @@ SWITCH_FIELD_MAP: dict[tuple[str, str], tuple[str, str]] = {
     (PRACTICE, "what_did_not_work"): (LEARNING, "what_did_not_work"),
 }
 
+# Alert answers a case review has no question for: added to the end of a case review answer, under a
+# heading, so nothing typed is lost. (alert step, alert field) -> (case review step, field, heading).
+SWITCH_APPEND_MAP: dict[tuple[str, str], tuple[str, str, str]] = {
+    (WHAT_HAPPENED, "impact_on_child"): (CASE_DETAILS, "circumstances", "Impact on the child"),
+}
+
 
 class _Storage(Protocol):
     def get_step_data(self, step: str) -> Any: ...
@@ -112,4 +118,12 @@ def switch_step_data(alert_steps: dict[str, dict[str, list[str]]]) -> dict[str, 
             if key == src_name or key.startswith(f"{src_name}_"):
                 dst_key = f"{dst_step}-{dst_field}{key[len(src_name) :]}"
                 carried.setdefault(dst_step, {})[dst_key] = list(values)
+    for (src_step, src_field), (dst_step, dst_field, heading) in SWITCH_APPEND_MAP.items():
+        extra = ((alert_steps.get(src_step) or {}).get(f"{src_step}-{src_field}") or [""])[0].strip()
+        if not extra:
+            continue
+        dst_key = f"{dst_step}-{dst_field}"
+        existing = ((carried.get(dst_step) or {}).get(dst_key) or [""])[0].rstrip()
+        joined = f"{existing}\n\n{heading}:\n{extra}" if existing else f"{heading}:\n{extra}"
+        carried.setdefault(dst_step, {})[dst_key] = [joined]
     return carried

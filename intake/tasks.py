@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from importlib import import_module
+
+from django.conf import settings
+
 from intake.emails import email_build
 from intake.outbox import outbox_message_deliver, outbox_retry_due
 from intake.resume import drafts_purge_expired
@@ -20,3 +24,11 @@ def outbox_retry() -> int:
 def drafts_purge() -> int:
     """Scheduled: delete drafts past their expiry (and with them any resume link)."""
     return drafts_purge_expired()
+
+
+def sessions_clear() -> None:
+    """Scheduled: delete expired sessions (they hold draft keys and the address a link was sent to).
+
+    What `manage.py clearsessions` does; the database session store never deletes rows by itself.
+    """
+    import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()

@@ -74,6 +74,11 @@ def validate_uk_phone(value: str) -> None:
         )
 
 
+def partner_email_policy_warns() -> bool:
+    """True when a non-partner email address is only warned about; any other setting refuses it (the safe default)."""
+    return str(settings.PARTNER_EMAIL_POLICY).strip().lower() == "warn"
+
+
 def email_domain_is_partner(email: str, patterns: list[str] | None = None) -> bool:
     """True when the email's domain is on the partner list ('*.gov.uk' matches subdomains)."""
     domain = email.rsplit("@", 1)[-1].strip().lower()

@@ -1,5 +1,7 @@
+import functools
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -21,10 +23,10 @@ from django.utils.html import escape
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from intake import steps
-from intake.context_processors import service
+from intake.context_processors import service_settings
 from intake.emails import resume_link_request
 from intake.forms import CASE_REVIEW_STEPS, PRACTICE_ALERT_STEPS, SaveForLaterForm
-from intake.models import FormType
+from intake.models import Draft, FormType
 from intake.resume import draft_from_resume_token
 from intake.selectors import referral_for_draft
 from intake.services import draft_create
@@ -81,32 +83,44 @@ def journey(request: HttpRequest, form_type: str, draft_key: str, step: str | No
     return response
 
 
+DraftView = Callable[[HttpRequest, Draft], HttpResponse]
+
+
+def with_draft(view: DraftView) -> Callable[..., HttpResponse]:
+    """Pages of one draft: the view gets the draft if this browser may open it; others get a clear page."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, form_type: str, draft_key: str) -> HttpResponse:
+        resolved = draft_resolve(request, form_type, draft_key)
+        if isinstance(resolved, HttpResponse):
+            return resolved
+        return view(request, resolved)
+
+    return wrapped
+
+
 @require_GET
-def confirmation(request: HttpRequest, form_type: str, draft_key: str) -> HttpResponse:
-    resolved = draft_resolve(request, form_type, draft_key)
-    if isinstance(resolved, HttpResponse):
-        return resolved
-    referral = referral_for_draft(draft=resolved)
+@with_draft
+def confirmation(request: HttpRequest, draft: Draft) -> HttpResponse:
+    referral = referral_for_draft(draft=draft)
     if referral is None:
-        return redirect(journey_url(resolved))
+        return redirect(journey_url(draft))
     return render(
         request,
         "intake/confirmation.html",
         {
             "referral": referral,
-            "journey_name": resolved.get_form_type_display(),
+            "journey_name": draft.get_form_type_display(),
             "review_working_days": getattr(settings, "BUSINESS_UNIT_REVIEW_WORKING_DAYS", 5),
         },
     )
 
 
 @require_http_methods(["GET", "POST"])
-def save_for_later(request: HttpRequest, form_type: str, draft_key: str) -> HttpResponse:
+@with_draft
+def save_for_later(request: HttpRequest, draft: Draft) -> HttpResponse:
     """Save and come back later: ask where to send a single-use link to this draft."""
-    resolved = draft_resolve(request, form_type, draft_key)
-    if isinstance(resolved, HttpResponse):
-        return resolved
-    draft = resolved
+    form_type = draft.form_type
     if draft.submitted_at is not None:
         return redirect("intake:confirmation", form_type=form_type, draft_key=draft.key)
     came_from = request.GET.get("from", "")
@@ -147,17 +161,15 @@ def save_for_later(request: HttpRequest, form_type: str, draft_key: str) -> Http
 
 
 @require_GET
-def saved(request: HttpRequest, form_type: str, draft_key: str) -> HttpResponse:
-    resolved = draft_resolve(request, form_type, draft_key)
-    if isinstance(resolved, HttpResponse):
-        return resolved
+@with_draft
+def saved(request: HttpRequest, draft: Draft) -> HttpResponse:
     return render(
         request,
         "intake/saved.html",
         {
             "email": request.session.get("intake_saved_email", ""),
-            "continue_url": journey_url(resolved),
-            "journey_name": resolved.get_form_type_display(),
+            "continue_url": journey_url(draft),
+            "journey_name": draft.get_form_type_display(),
             "retention_days": settings.DRAFT_RETENTION_DAYS,
             "page_title": "Your answers have been saved",
         },
@@ -241,9 +253,9 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 
 
 def _settings_context() -> dict[str, Any]:
-    # The context processor only reads settings; calling it without a request keeps error pages
-    # free of the session, the user and the database, any of which may be what failed.
-    return {**service(HttpRequest()), "retention_days": settings.DRAFT_RETENTION_DAYS}
+    # Without the request: error pages stay free of the session, the user and the database, any of
+    # which may be what failed.
+    return {**service_settings(), "retention_days": settings.DRAFT_RETENTION_DAYS}
 
 
 _LAST_RESORT = (

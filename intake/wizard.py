@@ -41,7 +41,7 @@ from intake.services import (
     referral_submit,
     wizard_document,
 )
-from intake.validators import email_domain_is_partner
+from intake.validators import email_domain_is_partner, partner_email_policy_warns
 
 logger = logging.getLogger(__name__)
 
@@ -331,12 +331,12 @@ def error_summary(form: Any) -> list[tuple[str, str]]:
 
 def form_data_keys(form: Any) -> set[str]:
     """The POST keys a step's form (or formset, with its management form) reads."""
+    keys: set[str] = set()
     if is_formset(form):
-        keys = {form.management_form.add_prefix(name) for name in form.management_form.fields}
+        keys.update(form.management_form.add_prefix(name) for name in form.management_form.fields)
         for sub in form.forms:
             keys |= form_data_keys(sub)
         return keys
-    keys: set[str] = set()
     for bound in form:
         widget = bound.field.widget
         if isinstance(widget, forms.MultiWidget):
@@ -404,6 +404,11 @@ class JourneyWizard(NamedUrlWizardView):
     @classmethod
     def as_journey_view(cls) -> Any:
         return cls.as_view(url_name="intake:journey_step")
+
+    @classmethod
+    def form_list_classes(cls) -> dict[str, Any]:
+        """Step name -> form class, without an instance (formtools builds its own list per view)."""
+        return dict(cls.form_list)
 
     # -- request handling --
 
@@ -730,7 +735,7 @@ class JourneyWizard(NamedUrlWizardView):
 
     def email_warning(self) -> bool:
         email = self.stored_email()
-        return bool(email) and settings.PARTNER_EMAIL_POLICY == "warn" and not email_domain_is_partner(email)
+        return bool(email) and partner_email_policy_warns() and not email_domain_is_partner(email)
 
     # -- finishing --
 
@@ -824,19 +829,11 @@ class PracticeAlertWizard(JourneyWizard):
     journey_name = "Partnership Practice Alert"
     form_list = step_forms.PRACTICE_ALERT_STEPS
 
-    @classmethod
-    def form_list_classes(cls) -> dict[str, Any]:
-        return dict(step_forms.PRACTICE_ALERT_STEPS)
-
 
 class CaseReviewWizard(JourneyWizard):
     journey = FormType.CASE_REVIEW
     journey_name = "Case review referral"
     form_list = step_forms.CASE_REVIEW_STEPS
-
-    @classmethod
-    def form_list_classes(cls) -> dict[str, Any]:
-        return dict(step_forms.CASE_REVIEW_STEPS)
 
 
 WIZARDS: dict[str, Any] = {

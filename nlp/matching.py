@@ -12,6 +12,10 @@ Flow used by the Django side:
     person_blocking_keys(NormalisedPerson) -> {key name: value}  (indexed columns)
     candidates = prior people sharing a key value (see person_blocking_lookups for aliases)
     referral_matches(new_people, candidates, MatchModel.load_default()) -> [ReferralMatch]
+
+A referral link combines all its one-to-one person pairs (referral_link_evidence): the best
+pair's posterior log-odds plus, for each further pair, log2(q * BF + 1 - q), where q is how
+often two people of those roles in one family's referrals are the same person (estimated by EM).
 """
 
 from __future__ import annotations
@@ -74,6 +78,7 @@ FIELD_LEVELS: dict[str, tuple[tuple[str, str], ...]] = {
         ("swapped", "swapped"),
         ("typo", "partial"),
         ("month", "partial"),
+        ("expected", "partial"),  # an unborn child's expected date within 45 days of the birth
         ("year", "partial"),
         ("different", "different"),
         ("missing", "missing"),
@@ -98,18 +103,18 @@ BLOCKING_KEY_NAMES: tuple[str, ...] = (
     "nhs",  # valid NHS number
     "dob",  # ISO date of birth
     "dob_swap",  # year + {day, month} unordered: a day-month swap gives the same value
-    "name_phon",  # metaphone(given) + metaphone(family): adults without a date of birth
-    "name_phon_yob",  # ... + year of birth
+    "name_phon",  # metaphone(given) + metaphone(family): adults without a date of birth; also looked
+    # up with the metaphone of every name in the given name's nickname groups ("Mandy" -> "Amanda")
     "fam_phon_dob_md",  # metaphone(family) + month-day: nickname or year typo
     "given_phon_dob_ym",  # metaphone(given) + year-month: changed surname + day typo
     "given_phon_pc_sector",  # changed surname, no date of birth, same area
     "alias_phon",  # metaphone(given) + metaphone(an alias surname); looked up in name_phon too
     "name_sdx",  # soundex of given and family, order-free: spelling variants, no date of birth
-    "fam_phon_pc",  # metaphone(family) + full postcode: the household (unborn, initials, blanks)
     "child_fam_phon_yob",  # children: metaphone(family) + year of birth or expected year (unborn -> born)
-    "nameless_fam_district",  # people with no given name ("Unborn"): metaphone(family) + district;
-    # everyone with a surname and district looks this column up (person_blocking_lookups)
     "given2_fam_phon",  # first two letters of the given name + metaphone(family): late typos ("Bellq")
+    "postcode",  # full postcode: the household, whatever the names (blank, changed or swapped)
+    "nameless_fam",  # no given name: child/adult + metaphone(family), any area (an unborn child
+    # recorded without an expected date or postcode); named people of the same kind look it up
 )
 
 # Names that mean "not known" rather than a name.
@@ -183,9 +188,13 @@ class NormalisedPerson:
 @dataclass(frozen=True, slots=True)
 class PersonComparison:
     score: float  # posterior probability of the same person, 0..1
-    match_weight: float  # log2 Bayes factor summed over fields (no prior)
+    match_weight: float  # log2 Bayes factor summed over fields (no prior), after the caps
     agreements: dict[str, str]  # field -> one of AGREEMENT_LABELS
     field_weights: dict[str, float] = field(default_factory=dict)  # field -> its log2 weight
+    # The lowest cap that a conflict between the two people put on their posterior (twins, two
+    # NHS numbers...); None when there is no such conflict. A name-only agreement's cap is not
+    # here: it says the two records may be namesakes in another family, not that they differ.
+    conflict_cap: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,6 +279,23 @@ def _nickname_table() -> dict[str, frozenset[str]]:
 def name_groups(token: str) -> frozenset[str]:
     """Nickname group ids of a normalised given name ('liz' -> {'elizabeth'})."""
     return _nickname_table().get(token, frozenset())
+
+
+@cache
+def _nickname_members() -> dict[str, frozenset[str]]:
+    """Group id -> every name in the group."""
+    members: dict[str, set[str]] = defaultdict(set)
+    for name, ids in _nickname_table().items():
+        for group_id in ids:
+            members[group_id].add(name)
+    return {group_id: frozenset(names) for group_id, names in members.items()}
+
+
+@lru_cache(maxsize=16384)
+def nickname_phonetic_variants(token: str) -> frozenset[str]:
+    """Metaphone codes of every name that shares a nickname group with `token` ('mandy' -> AMNT...)."""
+    members = _nickname_members()
+    return frozenset(_phon(name) for group_id in name_groups(token) for name in members.get(group_id, ()))
 
 
 def normalise_postcode(value: str) -> tuple[str, str, str]:
@@ -367,7 +393,6 @@ def person_blocking_keys(person: NormalisedPerson) -> dict[str, str | None]:
     if exact_dob and p.dob_day and p.dob_month and p.dob_day <= 12 and p.dob_day != p.dob_month:
         lo, hi = sorted((p.dob_day, p.dob_month))
         swap = f"{p.dob_year}:{lo:02d}{hi:02d}"
-    yob = p.dob_year if p.dob_kind in {"exact", "age"} else None
     # Order-free, so that a swapped given/family name gives the same key.
     name_phon = ":".join(sorted((p.given_phon, p.family_phon))) if p.given_phon and p.family_phon else None
     name_sdx = (
@@ -378,7 +403,6 @@ def person_blocking_keys(person: NormalisedPerson) -> dict[str, str | None]:
         "dob": exact_dob,
         "dob_swap": swap,
         "name_phon": name_phon,
-        "name_phon_yob": f"{name_phon}:{yob}" if name_phon and yob else None,
         "fam_phon_dob_md": (
             f"{p.family_phon}:{p.dob_month:02d}{p.dob_day:02d}"
             if p.family_phon and exact_dob and p.dob_month and p.dob_day
@@ -392,19 +416,21 @@ def person_blocking_keys(person: NormalisedPerson) -> dict[str, str | None]:
         if p.given_phon and p.alias_family_phon
         else None,
         "name_sdx": name_sdx,
-        "fam_phon_pc": f"{p.family_phon}:{p.postcode}" if p.family_phon and p.postcode else None,
         "child_fam_phon_yob": (
             f"{p.family_phon}:{p.dob_year}"
             if p.role == "child" and p.family_phon and p.dob_year and p.dob_kind != "age"
             else None
         ),
-        "nameless_fam_district": f"{p.family_phon}:{p.pc_district}"
-        if not p.given_first and p.family_phon and p.pc_district
-        else None,
         "given2_fam_phon": f"{p.given_first[:2]}:{p.family_phon}"
         if len(p.given_first) >= 2 and p.family_phon
         else None,
+        "postcode": p.postcode or None,
+        "nameless_fam": f"{_kind(p)}:{p.family_phon}" if not p.given_first and p.family_phon else None,
     }
+
+
+def _kind(person: NormalisedPerson) -> str:
+    return "c" if person.role == "child" else "a"
 
 
 def person_blocking_lookups(person: NormalisedPerson) -> dict[str, frozenset[str]]:
@@ -422,9 +448,18 @@ def person_blocking_lookups(person: NormalisedPerson) -> dict[str, frozenset[str
     if keys["child_fam_phon_yob"] and person.dob_year:
         # A birth in early January was expected in December (and the other way round).
         lookups["child_fam_phon_yob"].update(f"{person.family_phon}:{person.dob_year + d}" for d in (-1, 1))
-    if person.family_phon and person.pc_district:
-        # An earlier "Unborn Smith" at the same district may be this (now named) child.
-        lookups.setdefault("nameless_fam_district", set()).add(f"{person.family_phon}:{person.pc_district}")
+    if person.family_phon:
+        # An earlier "Unborn Smith" (or an adult recorded by surname only) may be this person.
+        lookups.setdefault("nameless_fam", set()).add(f"{_kind(person)}:{person.family_phon}")
+    if person.given_first and person.family_phon:
+        # A nickname ("Mandy" for "Amanda") with nothing else shared: the group's other names.
+        variants = {
+            ":".join(sorted((code, person.family_phon)))
+            for code in nickname_phonetic_variants(person.given_first)
+            if code and code != person.given_phon
+        }
+        if variants:
+            lookups.setdefault("name_phon", set()).update(variants)
     return {name: frozenset(values) for name, values in lookups.items()}
 
 
@@ -551,7 +586,7 @@ def _dob_level(a: NormalisedPerson, b: NormalisedPerson) -> str:
     if "expected" in (a.dob_kind, b.dob_kind):
         # Unborn then born: the birth is near the expected date.
         days = abs((date(ya, ma, da) - date(yb, mb, db)).days)
-        return "month" if days <= 45 else ("year" if days <= 120 else "different")
+        return "expected" if days <= 45 else ("year" if days <= 120 else "different")
     if ya == yb and ma == mb and da == db:
         return "exact"
     if ya == yb and ma == db and da == mb:
@@ -608,6 +643,11 @@ def comparison_levels(a: NormalisedPerson, b: NormalisedPerson) -> dict[str, str
 # --------------------------------------------------------------------------------------------
 # The model
 # --------------------------------------------------------------------------------------------
+
+
+# Levels that namesakes in another family rarely share (an NHS number agreeing is checked apart).
+_DOB_CORROBORATES = frozenset({"exact", "swapped", "typo", "month", "expected"})
+_POSTCODE_CORROBORATES = frozenset({"exact", "sector"})
 
 
 def _logit(probability: float) -> float:
@@ -667,8 +707,16 @@ class MatchModel:
         self.cap_role_conflict: float | None = caps.get("role_conflict")
         self.cap_twins: float | None = caps.get("twins")  # different given names, same date of birth
         self.cap_nhs_conflict: float | None = caps.get("nhs_conflict")
-        self.corroboration: float = float(params.get("aggregation", {}).get("corroboration", 0.0))
-        self.show_pair_min_score: float = float(params.get("aggregation", {}).get("show_pair_min_score", 0.5))
+        # Names (and sex, role) agree but nothing that namesakes rarely share does: no NHS number, no
+        # date of birth closer than the year, no postcode sector. Namesakes in another family.
+        self.cap_name_only: float | None = caps.get("name_only")
+        aggregation = params.get("aggregation", {})
+        # P(a new person and a prior person of these roles are the same | the two referrals are
+        # about one family), estimated by EM on training data (bench/train_match_model.py).
+        self.role_agreement: dict[str, float] = {
+            str(k): float(v) for k, v in aggregation.get("role_agreement", {}).items()
+        }
+        self.show_pair_min_score: float = float(aggregation.get("show_pair_min_score", 0.5))
 
     @property
     def prior(self) -> float:
@@ -722,9 +770,10 @@ class MatchModel:
             weights["family_name"] = 0.0  # one event (the order swapped), so counted once
         total = sum(weights.values())
         prior_weight = self.prior_weight(population)
+        conflict_cap: float | None = None
         if levels["nhs_number"] == "different" and self.cap_nhs_conflict is not None:
             # Two valid NHS numbers that differ: different people unless a human says otherwise.
-            total = min(total, _logit(self.cap_nhs_conflict) - prior_weight)
+            conflict_cap = self.cap_nhs_conflict
         if levels["nhs_number"] != "exact":
             # Twins and siblings share surname, address and often a date of birth, look-alike
             # families share names, and a child and a parent can share names: independent field
@@ -737,12 +786,21 @@ class MatchModel:
                 (levels["role"] == "different", self.cap_role_conflict),
             ):
                 if conflict and cap is not None:
-                    total = min(total, _logit(cap) - prior_weight)
+                    conflict_cap = cap if conflict_cap is None else min(conflict_cap, cap)
+            if (
+                self.cap_name_only is not None
+                and levels["date_of_birth"] not in _DOB_CORROBORATES
+                and levels["postcode"] not in _POSTCODE_CORROBORATES
+            ):
+                total = min(total, _logit(self.cap_name_only) - prior_weight)
+        if conflict_cap is not None:
+            total = min(total, _logit(conflict_cap) - prior_weight)
         return PersonComparison(
             score=_sigmoid2(total + prior_weight),
             match_weight=total,
             agreements=_agreement_labels(tuple(levels.values())),
             field_weights=weights,
+            conflict_cap=conflict_cap,
         )
 
     def _tf_weight(self, field_name: str, value: str, name_frequency: NameFrequency) -> float:
@@ -792,6 +850,140 @@ def _relation(new: NormalisedPerson, prior: NormalisedPerson) -> str:
     return "same_adult"
 
 
+def role_pair_key(new: NormalisedPerson, prior: NormalisedPerson) -> str:
+    """Key of MatchModel.role_agreement: the role if both have it, else 'adult_changed' or 'child_adult'."""
+    if new.role == prior.role:
+        return new.role
+    if (new.role == "child") == (prior.role == "child"):
+        return "adult_changed"
+    return "child_adult"
+
+
+@dataclass(frozen=True, slots=True)
+class PairEvidence:
+    """One person pair of a referral link and what it adds to the link (see referral_link_evidence)."""
+
+    new: NormalisedPerson
+    prior: NormalisedPerson
+    comparison: PersonComparison
+    role_key: str
+    independent_weight: float  # log2 Bayes factor without what an earlier pair's household already showed
+    added_weight: float  # what it added to the link's log2 odds (the first pair: its posterior log-odds)
+
+
+def _assign_pairs(
+    pairs: list[tuple[float, PersonComparison, NormalisedPerson, NormalisedPerson]],
+) -> list[tuple[float, PersonComparison, NormalisedPerson, NormalisedPerson]]:
+    """Greedy one-to-one assignment, best pairs first: one prior person per new person and back."""
+    pairs.sort(key=lambda item: (-item[0], item[2].key, item[3].key))
+    used_new: set[str] = set()
+    used_prior: set[str] = set()
+    chosen = []
+    for item in pairs:
+        _, _, new, prior = item
+        if new.key in used_new or prior.key in used_prior:
+            continue
+        used_new.add(new.key)
+        used_prior.add(prior.key)
+        chosen.append(item)
+    return chosen
+
+
+def referral_link_evidence(
+    chosen: Sequence[tuple[PersonComparison, NormalisedPerson, NormalisedPerson]],
+    model: MatchModel,
+    *,
+    prior_weight: float,
+) -> tuple[float, list[PairEvidence]]:
+    """Log2 odds that two referrals name a common person, from their one-to-one person pairs.
+
+    `chosen` is best pair first. The first pair gives its posterior log-odds. Each further pair
+    is a second look at the same hypothesis H (the referrals are about one family): under H the
+    two people are the same with probability q (MatchModel.role_agreement, by role pair: a
+    mother is usually the same mother, a child is often a sibling), otherwise they are a random
+    pair, so its likelihood ratio is q * BF + (1 - q), BF its Bayes factor. Evidence against H
+    is not counted (people who did not match were mostly never compared), and a surname or a
+    postcode sector that an earlier pair already agreed on is one household's, counted once.
+    """
+    q_default = model.role_agreement.get("default", 0.5)
+    surnames: set[str] = set()
+    sectors: set[str] = set()
+    total = 0.0
+    evidence: list[PairEvidence] = []
+    for position, (comparison, new, prior) in enumerate(chosen):
+        levels = comparison.agreements
+        weights = comparison.field_weights
+        raw = sum(weights.values())
+        independent = raw
+        family_agrees = levels.get("family_name") in {"exact", "fuzzy", "phonetic", "partial"}
+        postcode_agrees = levels.get("postcode") in {"exact", "partial"} and new.pc_sector == prior.pc_sector
+        if family_agrees and (new.family_phon in surnames or prior.family_phon in surnames):
+            independent -= max(0.0, weights.get("family_name", 0.0))
+        if postcode_agrees and new.pc_sector in sectors:
+            independent -= max(0.0, weights.get("postcode", 0.0))
+        role_key = role_pair_key(new, prior)
+        if position == 0:
+            added = comparison.match_weight + prior_weight
+        else:
+            q = model.role_agreement.get(role_key, q_default)
+            odds = q / (1.0 - q) * 2.0 ** min(independent, 60.0)
+            if comparison.conflict_cap is not None:
+                odds = min(odds, comparison.conflict_cap / (1.0 - comparison.conflict_cap))
+            added = max(0.0, math.log2((1.0 - q) * (1.0 + odds)))
+        total += added
+        if family_agrees:
+            surnames.update(filter(None, (new.family_phon, prior.family_phon)))
+        if postcode_agrees and new.pc_sector:
+            sectors.add(new.pc_sector)
+        evidence.append(PairEvidence(new, prior, comparison, role_key, independent, added))
+    return total, evidence
+
+
+def _pair_score(item: PairEvidence, link_score: float, model: MatchModel) -> float:
+    """P(same person): the pair's own posterior, or P(link) x P(same | link) when higher."""
+    q = model.role_agreement.get(item.role_key, model.role_agreement.get("default", 0.5))
+    odds = q / (1.0 - q) * 2.0 ** min(item.independent_weight, 60.0)
+    if item.comparison.conflict_cap is not None:
+        odds = min(odds, item.comparison.conflict_cap / (1.0 - item.comparison.conflict_cap))
+    return max(item.comparison.score, link_score * odds / (1.0 + odds))
+
+
+def referral_evidence(
+    new_people: Sequence[NormalisedPerson],
+    candidates: Sequence[NormalisedPerson],
+    model: MatchModel,
+    *,
+    name_frequency: NameFrequency | None = None,
+    rejected_pairs: Collection[tuple[str, str]] = (),
+    population: int | None = None,
+) -> dict[str, tuple[float, list[PairEvidence]]]:
+    """Prior referral -> (log2 odds of a link, its one-to-one person pairs best first), unbanded."""
+    prior_weight = model.prior_weight(population)
+    new_referrals = {p.referral_key for p in new_people}
+    rejected = set(rejected_pairs)
+    by_referral: dict[str, list[tuple[float, PersonComparison, NormalisedPerson, NormalisedPerson]]] = defaultdict(list)
+    seen: set[tuple[str, str]] = set()
+    for prior in candidates:
+        if prior.referral_key in new_referrals or any((nr, prior.referral_key) in rejected for nr in new_referrals):
+            continue
+        for new in new_people:
+            if (new.key, prior.key) in seen:
+                continue
+            seen.add((new.key, prior.key))
+            comparison = model.person_compare(new, prior, name_frequency=name_frequency, population=population)
+            # Only pairs that favour "same person" can raise a link (evidence against is not counted).
+            if sum(comparison.field_weights.values()) > 0:
+                by_referral[prior.referral_key].append((comparison.match_weight, comparison, new, prior))
+    return {
+        referral_key: referral_link_evidence(
+            [(comparison, new, prior) for _, comparison, new, prior in _assign_pairs(pairs)],
+            model,
+            prior_weight=prior_weight,
+        )
+        for referral_key, pairs in by_referral.items()
+    }
+
+
 def referral_matches(
     new_people: Sequence[NormalisedPerson],
     candidates: Sequence[NormalisedPerson],
@@ -804,64 +996,47 @@ def referral_matches(
     """Link a new referral's people to prior referrals (score desc, 'possible' band and above).
 
     Each prior referral gets a one-to-one assignment of new to prior people (best pairs first);
-    its score is the best pair's, raised by further agreeing people (the model's
-    'corroboration'); link_type is same_person when a child is in both, otherwise same_family.
-    Candidates from the new referral itself and rejected (new, prior) referral pairs are skipped.
+    its score combines the evidence of all of them (referral_link_evidence); link_type is
+    same_person when a child is in both, otherwise same_family. Candidates from the new
+    referral itself and rejected (new, prior) referral pairs are skipped.
     population: number of prior person records (see MatchModel); default the training size.
     """
     possible = model.bands["possible"]
-    prior_weight = model.prior_weight(population)
-    new_referrals = {p.referral_key for p in new_people}
-    rejected = set(rejected_pairs)
-    # Pairs a little under the band are kept: another agreeing person may lift the link.
-    keep_weight = _logit(possible) - prior_weight - 4.0
-    by_referral: dict[str, list[tuple[float, PersonComparison, NormalisedPerson, NormalisedPerson]]] = defaultdict(list)
-    seen: set[tuple[str, str]] = set()
-    for prior in candidates:
-        if prior.referral_key in new_referrals or any((nr, prior.referral_key) in rejected for nr in new_referrals):
-            continue
-        for new in new_people:
-            if (new.key, prior.key) in seen:
-                continue
-            seen.add((new.key, prior.key))
-            comparison = model.person_compare(new, prior, name_frequency=name_frequency, population=population)
-            if comparison.match_weight >= keep_weight:
-                by_referral[prior.referral_key].append((comparison.match_weight, comparison, new, prior))
-
+    evidence_by_referral = referral_evidence(
+        new_people,
+        candidates,
+        model,
+        name_frequency=name_frequency,
+        rejected_pairs=rejected_pairs,
+        population=population,
+    )
     results: list[ReferralMatch] = []
-    for referral_key, pairs in by_referral.items():
-        pairs.sort(key=lambda item: (-item[0], item[2].key, item[3].key))
-        used_new: set[str] = set()
-        used_prior: set[str] = set()
-        chosen: list[tuple[float, PersonComparison, NormalisedPerson, NormalisedPerson]] = []
-        for item in pairs:
-            _, _, new, prior = item
-            if new.key in used_new or prior.key in used_prior:
-                continue
-            used_new.add(new.key)
-            used_prior.add(prior.key)
-            chosen.append(item)
-        # Further people who agree add evidence (a sibling's mother AND father both matching),
-        # but not independently: only their positive posterior log-odds, scaled by corroboration.
-        extra = sum(max(0.0, w + prior_weight) for w, *_ in chosen[1:])
-        score = _sigmoid2(chosen[0][0] + prior_weight + model.corroboration * extra)
+    for referral_key, (log_odds, evidence) in evidence_by_referral.items():
+        score = _sigmoid2(log_odds)
         band = model.band(score)
         if band is None:
             continue
         # Show (and type the link by) the pairs that are more likely than not the same person;
         # a weak link shows its best pair only.
-        shown = [item for item in chosen if item[1].score >= max(possible, model.show_pair_min_score)] or chosen[:1]
+        scored = [(item, _pair_score(item, score, model)) for item in evidence]
+        shown = [(item, s) for item, s in scored if s >= possible and s > model.show_pair_min_score] or scored[:1]
         persons = [
             PersonMatch(
-                new_key=new.key,
-                prior_key=prior.key,
-                score=round(comparison.score, 6),
-                agreements=comparison.agreements,
-                relation=_relation(new, prior),
+                new_key=item.new.key,
+                prior_key=item.prior.key,
+                score=round(pair_score, 6),
+                agreements=item.comparison.agreements,
+                relation=_relation(item.new, item.prior),
             )
-            for _, comparison, new, prior in shown
+            for item, pair_score in shown
         ]
-        link_type = "same_person" if any(p.relation == "same_child" for p in persons) else "same_family"
+        # A child pair under a conflict cap (twins: same date of birth, other given name) is the
+        # same family, not the same child.
+        same_child = any(
+            _relation(item.new, item.prior) == "same_child" and item.comparison.conflict_cap is None
+            for item, _ in shown
+        )
+        link_type = "same_person" if same_child else "same_family"
         results.append(
             ReferralMatch(
                 referral_key=referral_key, score=round(score, 6), band=band, link_type=link_type, persons=persons

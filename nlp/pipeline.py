@@ -15,6 +15,7 @@ from __future__ import annotations
 import bisect
 import functools
 import hashlib
+import itertools
 import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -24,11 +25,11 @@ from typing import Any, NamedTuple, cast
 
 import numpy as np
 import spacy
-from spacy.attrs import IS_SPACE, LEMMA, LOWER, ORTH, SENT_START
+from spacy.attrs import LOWER, NORM, ORTH, SENT_START
 from spacy.language import Language
-from spacy.lookups import load_lookups
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span, SpanGroup
+from spacy.util import load_language_data, registry
 
 PATTERNS_DIR = Path(__file__).resolve().parent / "patterns"
 CONTEXT_FILE = "_context.jsonl"
@@ -261,140 +262,598 @@ def _load_cues(path: Path) -> list[CueEntry]:
 
 
 # --- Components -------------------------------------------------------------------------
+#
+# Speed (issue #3): the tokenizer and spaCy's Cython matchers are fast, Python work per token
+# or per match is not. So the lemma and the sentence-end test are computed once per word
+# *type* (lexeme) and cached in the vocab, not per token; theme phrases and context cues are
+# matched in separate passes, and cues only inside sentences that hold a theme match, the
+# only place the context step looks at them.
+
+
+class _LemmaOfLower:
+    """Lexeme attribute getter: the lookup lemma of the lower-case form (picklable)."""
+
+    def __init__(self, table: dict[str, str]) -> None:
+        self.table = table
+
+    def __call__(self, string: str) -> str:
+        lower = string.lower()
+        return self.table.get(lower, lower)
 
 
 @Language.factory("lookup_lemmatizer_lower")
 class LowerLookupLemmatizer:
-    """Lookup lemmas keyed on the lower-case form, vectorised (no Python loop per token).
+    """Lookup lemmas (spacy-lookups-data) keyed on the lower-case form, stored as each
+    lexeme's NORM: ``token.norm_`` is the lemma, and the matchers match on NORM.
 
     spaCy's own lookup mode keys on the exact text, so "Children" would stay "Children";
-    referral text is often all caps or lower case.
+    referral text is often all caps or lower case. The lemma depends only on the word's
+    text, so it is computed once per word type when spaCy first creates the lexeme, not for
+    every token of every text; the component itself has nothing left to do per Doc. The
+    result is the same as looking up every token's lower-case form: a token's lemma is
+    ``table.get(lower, lower)`` either way.
     """
 
     def __init__(self, nlp: Language, name: str) -> None:
-        table = load_lookups("en", ["lemma_lookup"]).get_table("lemma_lookup")
-        strings = nlp.vocab.strings
-        pairs = sorted((int(key), strings.add(str(value).lower())) for key, value in table.items())
-        self.keys = np.array([k for k, _ in pairs], dtype=np.uint64)
-        self.values = np.array([v for _, v in pairs], dtype=np.uint64)
+        data = registry.lookups.get("en")
+        raw = cast(dict[str, Any], load_language_data(data["lemma_lookup"]))
+        table = {str(key): str(value).lower() for key, value in raw.items()}
+        getter = _LemmaOfLower(table)
+        # lemma -> the lower-case words whose lemma it is, for token patterns on LEMMA
+        self.reverse: dict[str, list[str]] = {}
+        for word, lemma in table.items():
+            if word == word.lower():
+                self.reverse.setdefault(lemma, []).append(word)
+        self.table = table
+        vocab: Any = nlp.vocab
+        vocab.lex_attr_getters[NORM] = getter
+        for lexeme in vocab:  # lexemes spaCy created before the getter was installed
+            lexeme.norm_ = getter(lexeme.orth_)
+        # Tokenizer exceptions set a token-level NORM ("n't" -> "not") that would hide the
+        # lexeme's lemma; only their splitting (ORTH) is kept, so every NORM is the lemma.
+        tokenizer = cast(Any, nlp.tokenizer)
+        tokenizer.rules = {
+            text: [{attr: value for attr, value in token.items() if attr not in (NORM, "NORM")} for token in tokens]
+            for text, tokens in tokenizer.rules.items()
+        }
+
+    def forms(self, lemma: str) -> list[str]:
+        """Every lower-case word whose lemma (as this component assigns it) is ``lemma``."""
+        words = list(self.reverse.get(lemma, ()))
+        if lemma not in self.table:  # a word missing from the table is its own lemma
+            words.append(lemma)
+        return words
 
     def __call__(self, doc: Doc) -> Doc:
-        if not len(doc):
-            return doc
-        lowers = doc.to_array(LOWER).astype(np.uint64)
-        pos = np.searchsorted(self.keys, lowers)
-        pos[pos >= len(self.keys)] = 0
-        found = self.keys[pos] == lowers
-        lemmas = np.where(found, self.values[pos], lowers)
-        doc.from_array([LEMMA], cast(Any, lemmas.reshape(-1, 1)))
         return doc
 
 
 _END_PUNCT = (".", "!", "?", "..", "...", "!!", "??", "?!", "!?", "…")
+SENT_STARTS = "sentence_starts"
+
+
+class _EndsSentence:
+    """Lexeme flag getter: sentence-final punctuation, or white space holding a line break."""
+
+    def __call__(self, string: str) -> bool:
+        return string in _END_PUNCT or ("\n" in string and string.isspace())
 
 
 @Language.factory("referral_senter")
 class ReferralSentenceSplitter:
     """Sentence starts for referral text: after . ! ? and at every line break (notes, bullets).
 
-    Works on token arrays (no Python loop over tokens); professionals often write notes
-    with no full stops at all, where the line is the only boundary.
+    Whether a token ends a sentence depends only on its text, so it is a lexeme flag computed
+    once per word type; per Doc it is one array read. Professionals often write notes with no
+    full stops at all, where the line is the only boundary. The starts are also kept in
+    ``doc.user_data`` (sorted token indices, 0 first) for the theme matcher.
     """
 
     def __init__(self, nlp: Language, name: str) -> None:
         self.name = name
-        self.end_hashes = np.array([nlp.vocab.strings.add(p) for p in _END_PUNCT], dtype=np.uint64)
+        self.flag = int(nlp.vocab.add_flag(_EndsSentence()))
 
     def __call__(self, doc: Doc) -> Doc:
         n = len(doc)
         if not n:
+            doc.user_data[SENT_STARTS] = []
             return doc
-        arr = doc.to_array([ORTH, IS_SPACE])
-        ends = np.isin(arr[:, 0], self.end_hashes)
-        for i in np.flatnonzero(arr[:, 1] == 1):
-            if "\n" in doc[int(i)].text:
-                ends[i] = True
+        starts = np.flatnonzero(doc.to_array(self.flag)) + 1
+        starts = starts[starts < n]
         # -1 (as uint64) is how spaCy's arrays encode "not a sentence start".
         flags = np.full(n, -1, dtype=np.int64)
         flags[0] = 1
-        starts = np.flatnonzero(ends) + 1
-        flags[starts[starts < n]] = 1
+        flags[starts] = 1
         doc.from_array([SENT_START], cast(Any, flags.view(np.uint64).reshape(-1, 1)))
+        doc.user_data[SENT_STARTS] = [0, *starts.tolist()]
         return doc
 
 
 def _token_patterns(entry_pattern: tuple[Any, ...]) -> list[list[dict[str, Any]]]:
-    """The pattern, with an IN-list on its first token split into one pattern per value.
+    """The pattern on NORM instead of LEMMA, with an IN-list on its first token split into one
+    pattern per value.
 
+    LEMMA -> NORM: this pipeline keeps the lookup lemma in NORM (see LowerLookupLemmatizer).
     The Matcher tries every pattern at every token; a plain value is compared in C, while a
     set predicate is a call per token, which would dominate the tagger's run time.
     """
-    pattern: list[dict[str, Any]] = list(_thaw(entry_pattern))
+    pattern: list[dict[str, Any]] = [
+        {"NORM" if str(attr).upper() == "LEMMA" else attr: value for attr, value in token.items()}
+        for token in _thaw(entry_pattern)
+    ]
     first = pattern[0]
     if len(first) == 1 and "OP" not in first:
         ((attr, value),) = first.items()
-        if attr in ("LOWER", "LEMMA", "ORTH", "NORM") and isinstance(value, dict) and list(value) == ["IN"]:
+        if attr in ("LOWER", "NORM", "ORTH") and isinstance(value, dict) and list(value) == ["IN"]:
             return [[{attr: item}, *pattern[1:]] for item in value["IN"]]
     return [pattern]
 
 
+_INDEXABLE = {"LOWER": LOWER, "NORM": NORM, "ORTH": ORTH, "TEXT": ORTH}
+
+
+def _op_range(token: dict[str, Any]) -> tuple[int, int | None] | None:
+    """How many tokens one pattern token can consume: (min, max or None for unbounded)."""
+    op = str(token.get("OP", "1"))
+    fixed = {"1": (1, 1), "?": (0, 1), "+": (1, None), "*": (0, None)}
+    if op in fixed:
+        return fixed[op]
+    counts = re.fullmatch(r"\{(\d*)(,?)(\d*)\}", op)
+    if counts is None:
+        return None  # "!" and anything unknown: not indexed
+    low, comma, high = counts.groups()
+    if not comma:
+        return int(low), int(low)
+    return int(low or 0), int(high) if high else None
+
+
+class _HeadPredicates:
+    """Lexeme flag getter: the word satisfies one of the REGEX / IN / NOT_IN token specs that
+    can begin a Matcher pattern. Evaluated once per word type, not per token."""
+
+    def __init__(self, norm: Any) -> None:
+        self.norm = norm
+        self.tests: list[tuple[str, str, Any]] = []
+
+    def __call__(self, string: str) -> bool:
+        for attr, op, value in self.tests:
+            text = string.lower() if attr == "LOWER" else self.norm(string) if attr == "NORM" else string
+            if op == "REGEX" and re.search(value, text):
+                return True
+            if (op == "IN" and text in value) or (op == "NOT_IN" and text not in value):
+                return True
+        return False
+
+
+class _TokenPatterns:
+    """Token patterns, matched without spaCy's Matcher wherever possible.
+
+    The Matcher creates a Python Token object for every token it scans, which costs more than
+    the whole tokenizer. So:
+
+    - A pattern whose tokens are plain LOWER/NORM/ORTH values or IN-lists of them, each with
+      a bounded count (no OP, "?", "{n,m}"), is expanded into the finite set of lower-case
+      token sequences it accepts and matched with a PhraseMatcher on LOWER (in Cython). A NORM
+      (lemma) value becomes every lower-case form whose lookup lemma it is, an ORTH value only
+      when it has no letters (so its case cannot differ). The Matcher returns every way a
+      pattern matches ("?" with and without the token), and so does the set of sequences.
+    - The other patterns stay in the Matcher, run only on windows where one can begin: a
+      match's first token satisfies the first token spec of its pattern or of an optional
+      token spec in front of it; when those are plain values, the possible starts are found
+      with one array lookup and the Matcher runs on [start, start + longest match), merged.
+      Patterns that cannot be indexed this way make the Matcher run over the whole Doc.
+    """
+
+    MAX_SEQUENCES = 5000
+
+    def __init__(self, vocab: Any, forms: Any = None) -> None:
+        self.vocab = vocab
+        self.forms = forms  # lemma -> lower-case forms, or None
+        self.matcher = Matcher(vocab, validate=True)
+        self._validator = Matcher(vocab, validate=True)
+        self.phrases = PhraseMatcher(vocab, attr="LOWER")
+        self.longest_phrase = 1
+        self.first: dict[int, set[int]] = {}  # attr id -> hashes a Matcher match can start with
+        self.union: dict[int, set[int]] = {}  # attr id -> hashes any token of a match can have
+        self.longest_union: int | None = 0  # longest match of those patterns (None: unbounded)
+        self.longest_other = 0  # longest match of the other (bounded) patterns
+        self.whole_doc = False
+        self._attrs: list[int] = []
+        self._first_keys: list[np.ndarray] = []  # per attr in _attrs: sorted hashes
+        self._union_keys: list[np.ndarray] = []
+        self._predicates = _HeadPredicates(vocab.lex_attr_getters.get(NORM))
+        self._flag: int | None = None
+
+    def __len__(self) -> int:
+        return len(self.matcher) + len(self.phrases)
+
+    def add(self, key: str, patterns: list[list[dict[str, Any]]]) -> None:
+        self._validator.add(key, patterns)  # spaCy's own checks and messages
+        self._validator.remove(key)
+        for pattern in patterns:
+            sequences = self._sequences(pattern)
+            if sequences is not None:
+                docs = [Doc(self.vocab, words=list(seq)) for seq in sequences]
+                if docs:
+                    self.phrases.add(key, docs)
+                    self.longest_phrase = max(self.longest_phrase, *(len(seq) for seq in sequences))
+            else:
+                self.matcher.add(key, [pattern])
+                self._index(pattern)
+        self._attrs = sorted(set(self.first) | set(self.union))
+        self._first_keys = [np.array(sorted(self.first.get(a, ())), dtype=np.uint64) for a in self._attrs]
+        self._union_keys = [np.array(sorted(self.union.get(a, ())), dtype=np.uint64) for a in self._attrs]
+
+    def _values(self, token: dict[str, Any]) -> list[str] | None:
+        """The lower-case texts a token spec accepts, or None if it is not a plain value spec."""
+        specs = [(str(k).upper(), v) for k, v in token.items() if str(k).upper() != "OP"]
+        if len(specs) != 1:
+            return None
+        name, value = specs[0]
+        if isinstance(value, dict) and list(value) == ["IN"] and isinstance(value["IN"], list):
+            values = value["IN"]
+        else:
+            values = [value]
+        if not values or not all(isinstance(v, str) and v for v in values):
+            return None
+        if name == "LOWER" and all(v == v.lower() for v in values):
+            return list(dict.fromkeys(values))
+        if name in ("ORTH", "TEXT") and all(v.isascii() and not any(c.isalpha() for c in v) for v in values):
+            return list(dict.fromkeys(values))
+        if name == "NORM" and self.forms is not None and all(v == v.lower() for v in values):
+            return list(dict.fromkeys(f for v in values for f in self.forms(v)))
+        return None
+
+    def _sequences(self, pattern: list[dict[str, Any]]) -> list[tuple[str, ...]] | None:
+        choices: list[list[tuple[str, ...]]] = []
+        total = 1
+        for token in pattern:
+            span = _op_range(token)
+            values = self._values(token)
+            if span is None or span[1] is None or values is None:
+                return None
+            low, high = span[0], span[1]
+            options = [seq for count in range(low, high + 1) for seq in itertools.product(values, repeat=count)]
+            total *= len(options)
+            if total > self.MAX_SEQUENCES:
+                return None
+            choices.append(options)
+        sequences = {tuple(w for part in combo for w in part) for combo in itertools.product(*choices)}
+        return sorted(seq for seq in sequences if seq)
+
+    def _index(self, pattern: list[dict[str, Any]]) -> None:
+        """Record where a Matcher pattern can begin and how far it can reach."""
+        spans = [_op_range(token) for token in pattern]
+        specs = [self._plain(token) for token in pattern]
+        heads: list[tuple[int, list[int]]] = []
+        for span, token in zip(spans, pattern, strict=True):
+            head = self._head(token)
+            if span is None or head is None:
+                self.whole_doc = True
+                return
+            heads.append(head)
+            if span[0] > 0:
+                break
+        else:  # every token optional
+            self.whole_doc = True
+            return
+        highs = [span[1] if span is not None else None for span in spans]
+        longest = None if any(h is None for h in highs) else sum(cast(list[int], highs))
+        if all(spec is not None for spec in specs):
+            # Every token of a match satisfies one of these specs, so a match ends before the
+            # first token that satisfies none of them: that bounds even "*" and "+".
+            for attr, hashes in cast(list[tuple[int, list[int]]], specs):
+                self.union.setdefault(attr, set()).update(hashes)
+            if longest is None or self.longest_union is None:
+                self.longest_union = None
+            else:
+                self.longest_union = max(self.longest_union, longest)
+        elif longest is not None:
+            self.longest_other = max(self.longest_other, longest)
+        else:
+            self.whole_doc = True
+            return
+        for attr, hashes in heads:
+            self.first.setdefault(attr, set()).update(hashes)
+
+    def _plain(self, token: dict[str, Any]) -> tuple[int, list[int]] | None:
+        """(attr id, accepted hashes) for a plain LOWER/NORM/ORTH value or IN-list spec."""
+        specs = [(str(k).upper(), v) for k, v in token.items() if str(k).upper() != "OP"]
+        if len(specs) != 1 or specs[0][0] not in _INDEXABLE:
+            return None
+        name, value = specs[0]
+        if isinstance(value, dict) and list(value) == ["IN"] and isinstance(value["IN"], list):
+            values = value["IN"]
+        elif isinstance(value, str):
+            values = [value]
+        else:
+            return None
+        if not all(isinstance(v, str) for v in values):
+            return None
+        return _INDEXABLE[name], [int(self.vocab.strings.add(v)) for v in values]
+
+    def _head(self, token: dict[str, Any]) -> tuple[int, list[int]] | None:
+        """Like _plain, or a REGEX / IN / NOT_IN test on the word's text, lower case or lemma,
+        which becomes a lexeme flag (attr id = the flag, accepted value 1)."""
+        plain = self._plain(token)
+        if plain is not None:
+            return plain
+        specs = [(str(k).upper(), v) for k, v in token.items() if str(k).upper() != "OP"]
+        if len(specs) != 1 or specs[0][0] not in ("LOWER", "ORTH", "TEXT", "NORM") or not isinstance(specs[0][1], dict):
+            return None
+        name, value = specs[0]
+        if name == "NORM" and self.forms is None:  # NORM is the lemma only in this pipeline
+            return None
+        if len(value) != 1:
+            return None
+        ((op, arg),) = value.items()
+        if op == "REGEX" and isinstance(arg, str):
+            test: tuple[str, str, Any] = (name, op, arg)
+        elif op in ("IN", "NOT_IN") and isinstance(arg, list) and all(isinstance(v, str) for v in arg):
+            test = (name, op, frozenset(arg))
+        else:
+            return None
+        self._predicates.tests.append(test)
+        if self._flag is None:
+            self._flag = int(self.vocab.add_flag(self._predicates))
+        else:  # words seen before this test was added
+            for lexeme in self.vocab:
+                lexeme.set_flag(self._flag, self._predicates(lexeme.orth_))
+        return self._flag, [1]
+
+    def __call__(self, doc: Doc, ranges: Sequence[Sequence[int]] | None = None) -> list[tuple[int, int, int]]:
+        """Matches as (key, start, end): phrase-expanded ones first, then the Matcher's.
+
+        With ranges, only matches starting inside one of the (start, end) token ranges.
+        """
+        n = len(doc)
+        out: list[tuple[int, int, int]] = []
+        if not n:
+            return out
+        if len(self.phrases):
+            if ranges is None:
+                out.extend(self.phrases(doc))
+            else:
+                reach = self.longest_phrase - 1
+                for low, high in ranges:
+                    out.extend(m for m in self.phrases(doc[low : min(n, high + reach)]) if m[1] < high)
+        if not len(self.matcher):
+            return out
+        if self.whole_doc:
+            found = self.matcher(doc)
+            if ranges is not None:
+                found = [m for m in found if any(low <= m[1] < high for low, high in ranges)]
+            return out + found
+        values = doc.to_array(cast(Any, self._attrs)).reshape(n, len(self._attrs))
+        starts = np.flatnonzero(_any_in(values, self._first_keys))
+        if ranges is not None:
+            starts = starts[[any(low <= s < high for low, high in ranges) for s in starts.tolist()]]
+        if not len(starts):
+            return out
+        ends = np.minimum(starts + self.longest_other, n)
+        if self.union:
+            outside = np.flatnonzero(~_any_in(values, self._union_keys))
+            following = np.searchsorted(outside, starts, side="right")
+            run_ends = np.append(outside, n)[following]
+            if self.longest_union is not None:
+                run_ends = np.minimum(run_ends, starts + self.longest_union)
+            ends = np.maximum(ends, run_ends)
+        window: list[int] | None = None
+        for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+            if window is not None and start < window[1]:
+                window[1] = max(window[1], end)
+                continue
+            if window is not None:
+                out.extend(self._run(doc, window))
+            window = [start, end]
+        if window is not None:
+            out.extend(self._run(doc, window))
+        return out
+
+    def _run(self, doc: Doc, window: list[int]) -> list[tuple[int, int, int]]:
+        low, high = window
+        return [(key, low + start, low + end) for key, start, end in self.matcher(doc[low:high])]
+
+
+def _any_in(values: np.ndarray, keys: list[np.ndarray]) -> np.ndarray:
+    """Per row: does column i hold one of keys[i] (sorted) for some i."""
+    hit = np.zeros(len(values), dtype=bool)
+    for column, sorted_keys in enumerate(keys):
+        if not len(sorted_keys):
+            continue
+        pos = np.searchsorted(sorted_keys, values[:, column])
+        pos[pos >= len(sorted_keys)] = 0
+        hit |= sorted_keys[pos] == values[:, column]
+    return hit
+
+
 def _phrase_tokens(nlp: Language, phrase: str) -> Doc:
-    doc = nlp.make_doc(phrase.lower())
-    return nlp.get_pipe("lemmatizer")(doc)
+    return nlp.make_doc(phrase.lower())
 
 
 @Language.factory("theme_matcher", default_config={"patterns_dir": str(PATTERNS_DIR)})
 class ThemeMatcher:
-    """Finds theme evidence and context cues in one pass (phrase trie + token patterns)."""
+    """Finds theme evidence, then context cues only where the context step needs them.
+
+    1. Theme phrases: one phrase trie on NORM (the lemma); theme token patterns (see
+       _TokenPatterns).
+    2. Co-occurrence (near) rules: each rule has its own anchor trie, run only on Docs that
+       contain the first word of one of its A phrases and of one of its B phrases (one array
+       lookup for all rules). Anchor words are everyday words ("mother", "child", "home"), so
+       matching every rule's anchors everywhere would cost more than the rest of the tagger;
+       a rule that fires has both anchors, so the gate never drops a match.
+    3. Context cues, only when a theme matched and only in sentences that contain a theme
+       match: the context step resolves sentence by sentence and never reads cues from a
+       sentence without a match.
+
+    Output (spans, cues, their order) is the same as one trie over everything gives.
+    """
 
     def __init__(self, nlp: Language, name: str, patterns_dir: str) -> None:
         self.nlp = nlp
         self.name = name
         self.pattern_set = load_pattern_set(Path(patterns_dir))
-        self.phrase_matcher = PhraseMatcher(nlp.vocab, attr="LEMMA")
-        self.matcher = Matcher(nlp.vocab, validate=True)
+        vocab = nlp.vocab
+        self.phrase_matcher = PhraseMatcher(vocab, attr="NORM")
+        lemmatizer = nlp.get_pipe("lemmatizer") if "lemmatizer" in nlp.pipe_names else None
+        forms = lemmatizer.forms if isinstance(lemmatizer, LowerLookupLemmatizer) else None
+        self.matcher = _TokenPatterns(vocab, forms)
+        self.cue_phrase_matcher = PhraseMatcher(vocab, attr="NORM")
+        self.cue_matcher = _TokenPatterns(vocab, forms)
+        # A cue phrase can run past its sentence's end; the cue pass reads that far beyond it.
+        self.max_cue_phrase = 1
         self.entries: dict[int, PatternEntry] = {}
+        self.labels: dict[int, int] = {}
         self.cues: dict[int, CueEntry] = {}
         # Anchor key -> (near-rule key, side "a" or "b"); near-rule key -> excluded word hashes.
         self.anchors: dict[int, tuple[int, str]] = {}
         self.near_exclude: dict[int, frozenset[int]] = {}
+        # Near rules: their own anchor tries, and the gate (first-word hash -> rule sides).
+        self.near_rules: list[int] = []
+        self.near_matchers: dict[int, PhraseMatcher] = {}
+        self._first_words: dict[int, set[int]] = {}  # first-word hash -> {2 * rule index + side}
+        self._gate_keys: np.ndarray = np.zeros(0, dtype=np.uint64)
+        self._gate_sides: np.ndarray = np.zeros((0, 0), dtype=bool)
         self.version = self.pattern_set.version
         self.themes: dict[str, dict[str, Any]] = dict(self.pattern_set.themes)
+        self._contested = self._contested_sequences(self.pattern_set.entries)
         self._add_cues(self.pattern_set.cues)
         self.add_entries(self.pattern_set.entries)
+        self._anchor_rank = self._tied_anchor_order(self.pattern_set)
+
+    def _sequence(self, phrase: str) -> tuple[int, ...]:
+        return tuple(_phrase_tokens(self.nlp, phrase).to_array(NORM).tolist())
+
+    def _contested_sequences(self, entries: Iterable[PatternEntry]) -> set[tuple[int, ...]]:
+        """Lemma sequences shared by two phrases of one theme ("was not told", "were not told").
+
+        Both match the same words, and the one cited as evidence is the one the trie returns
+        first, which depends on every key stored at that point of the trie. Cue and anchor
+        keys with such a sequence are therefore added to the theme trie too, in their old
+        order, and their matches there ignored, so the same phrase is cited as before.
+        """
+        seen: dict[tuple[str, tuple[int, ...]], int] = {}
+        for entry in entries:
+            if entry.phrase is not None:
+                sequence = (entry.theme, self._sequence(entry.phrase))
+                seen[sequence] = seen.get(sequence, 0) + 1
+        return {sequence for (_theme, sequence), count in seen.items() if count > 1}
+
+    def _tied_anchor_order(self, pattern_set: PatternSet) -> dict[tuple[tuple[int, ...], int], int]:
+        """(lemma sequence, anchor key) -> the key's place among the keys a single trie over
+        everything returns for those words, for anchor phrases shared by two near rules of one
+        theme.
+
+        Near spans are listed rule by rule in the order of each rule's first anchor match; two
+        rules of a theme whose first anchors are the same words come back in trie order, and
+        when both rules then produce the same span, the first is cited as evidence.
+        """
+        owners: dict[tuple[int, ...], set[tuple[str, int]]] = {}
+        for entry in pattern_set.entries:
+            if entry.near is not None:
+                for phrase in entry.near[0] + entry.near[1]:
+                    owners.setdefault(self._sequence(phrase), set()).add((entry.theme, self._key(entry.id)))
+        tied = set()
+        for sequence, rules in owners.items():
+            themes = [theme for theme, _rule in rules]
+            if len(themes) != len(set(themes)):
+                tied.add(sequence)
+        if not tied:
+            return {}
+        oracle = PhraseMatcher(self.nlp.vocab, attr="NORM")
+        strings = self.nlp.vocab.strings
+        # The single trie's insertion order: cue phrases, then rules in file order.
+        keyed: list[tuple[str, str]] = [(_CUE_PREFIX + c.id, c.phrase) for c in pattern_set.cues if c.phrase]
+        for entry in pattern_set.entries:
+            if entry.near is not None:
+                keyed += [(f"near|{entry.id}|a", p) for p in entry.near[0]]
+                keyed += [(f"near|{entry.id}|b", p) for p in entry.near[1]]
+            elif entry.phrase is not None:
+                keyed.append((entry.id, entry.phrase))
+        docs: dict[tuple[int, ...], Doc] = {}
+        for key, phrase in keyed:
+            doc = _phrase_tokens(self.nlp, phrase)
+            sequence = tuple(doc.to_array(NORM).tolist())
+            if sequence in tied:
+                oracle.add(strings[self._key(key)], [doc])
+                docs[sequence] = doc
+        ranks: dict[tuple[tuple[int, ...], int], int] = {}
+        for sequence, doc in docs.items():
+            for rank, (match_key, _start, _end) in enumerate(oracle(doc)):
+                ranks.setdefault((sequence, int(match_key)), rank)
+        return ranks
 
     def _key(self, rule_id: str) -> int:
         return int(self.nlp.vocab.strings.add(rule_id))
 
     def add_entries(self, entries: Iterable[PatternEntry]) -> None:
+        added_near = False
         for entry in entries:
             key = self._key(entry.id)
             if key in self.entries:
                 continue
             self.entries[key] = entry
+            self.labels[key] = self._key(entry.theme)
             self.themes.setdefault(entry.theme, {"theme": entry.theme})
             if entry.near is not None:
-                self.near_exclude[key] = frozenset(int(self.nlp.vocab.strings.add(w)) for w in entry.near[4])
-                for side, phrases in (("a", entry.near[0]), ("b", entry.near[1])):
-                    anchor = self._key(f"near|{entry.id}|{side}")
-                    self.anchors[anchor] = (key, side)
-                    docs = [_phrase_tokens(self.nlp, p) for p in phrases]
-                    self.phrase_matcher.add(self.nlp.vocab.strings[anchor], docs)
+                self._add_near(key, entry)
+                added_near = True
             else:
-                self._add(key, entry.id, entry.phrase, entry.pattern)
+                self._add(self.phrase_matcher, self.matcher, key, entry.id, entry.phrase, entry.pattern)
+        if added_near:
+            self._build_gate()
+
+    def _add_near(self, key: int, entry: PatternEntry) -> None:
+        assert entry.near is not None
+        strings = self.nlp.vocab.strings
+        self.near_exclude[key] = frozenset(int(strings.add(w)) for w in entry.near[4])
+        index = len(self.near_rules)
+        self.near_rules.append(key)
+        matcher = self.near_matchers[key] = PhraseMatcher(self.nlp.vocab, attr="NORM")
+        for side, phrases in (("a", entry.near[0]), ("b", entry.near[1])):
+            anchor = self._key(f"near|{entry.id}|{side}")
+            self.anchors[anchor] = (key, side)
+            docs = [_phrase_tokens(self.nlp, p) for p in phrases]
+            matcher.add(strings[anchor], docs)
+            shadow = [doc for doc in docs if tuple(doc.to_array(NORM).tolist()) in self._contested]
+            if shadow:
+                self.phrase_matcher.add(strings[anchor], shadow)
+            for doc in docs:
+                if len(doc):
+                    self._first_words.setdefault(int(doc[0].norm), set()).add(2 * index + (side == "b"))
+
+    def _build_gate(self) -> None:
+        keys = sorted(self._first_words)
+        self._gate_keys = np.array(keys, dtype=np.uint64)
+        self._gate_sides = np.zeros((len(keys), 2 * len(self.near_rules)), dtype=bool)
+        for row, word in enumerate(keys):
+            self._gate_sides[row, sorted(self._first_words[word])] = True
 
     def _add_cues(self, cues: Iterable[CueEntry]) -> None:
         for cue in cues:
             key = self._key(_CUE_PREFIX + cue.id)
             self.cues[key] = cue
-            self._add(key, cue.id, cue.phrase, cue.pattern)
+            self._add(self.cue_phrase_matcher, self.cue_matcher, key, cue.id, cue.phrase, cue.pattern)
+            if cue.phrase is not None and self._sequence(cue.phrase) in self._contested:
+                self.phrase_matcher.add(self.nlp.vocab.strings[key], [_phrase_tokens(self.nlp, cue.phrase)])
 
-    def _add(self, key: int, rule_id: str, phrase: str | None, pattern: tuple[Any, ...] | None) -> None:
+    def _add(
+        self,
+        phrases: PhraseMatcher,
+        tokens: _TokenPatterns,
+        key: int,
+        rule_id: str,
+        phrase: str | None,
+        pattern: tuple[Any, ...] | None,
+    ) -> None:
         try:
             if phrase is not None:
-                self.phrase_matcher.add(self.nlp.vocab.strings[key], [_phrase_tokens(self.nlp, phrase)])
+                doc = _phrase_tokens(self.nlp, phrase)
+                if phrases is self.cue_phrase_matcher:
+                    self.max_cue_phrase = max(self.max_cue_phrase, len(doc))
+                phrases.add(self.nlp.vocab.strings[key], [doc])
             elif pattern is not None:
-                self.matcher.add(self.nlp.vocab.strings[key], _token_patterns(pattern))
+                tokens.add(self.nlp.vocab.strings[key], _token_patterns(pattern))
         except (ValueError, KeyError) as exc:
             raise PatternError(f"rule {rule_id!r}: {exc}") from None
 
@@ -403,43 +862,97 @@ class ThemeMatcher:
         if len(self.matcher):
             found += self.matcher(doc)
         themes: list[Span] = []
-        cues: list[tuple[int, int, int]] = []
-        anchors: dict[int, list[tuple[str, int, int]]] = {}
-        entries, cue_entries, anchor_rules = self.entries, self.cues, self.anchors
+        entries, labels = self.entries, self.labels
         for key, start, end in found:
             entry = entries.get(key)
             if entry is not None:
-                span = Span(doc, start, end, label=entry.theme, span_id=key)
-                if entry.exact_case and span.text != entry.phrase:
+                if entry.exact_case and doc[start:end].text != entry.phrase:
                     continue
-                themes.append(span)
-            elif key in cue_entries:
-                # Plain tuples: cues are frequent ("not", "and", ","), Span objects would be costly.
-                cues.append((start, end, key))
-            elif key in anchor_rules:
-                rule, side = anchor_rules[key]
-                anchors.setdefault(rule, []).append((side, start, end))
-        if anchors:
-            themes.extend(self._near_spans(doc, anchors))
+                themes.append(Span(doc, start, end, label=labels[key], span_id=key))
+        if self.near_rules and len(doc):
+            themes.extend(self._near_spans(doc, self._anchor_hits(doc)))
         doc.spans[MATCHES] = themes
-        doc.user_data[CUES] = cues
+        doc.user_data[CUES] = self._cues(doc, themes) if themes else []
         return doc
+
+    def _anchor_hits(self, doc: Doc) -> dict[int, list[tuple[str, int, int]]]:
+        """Anchor matches of the near rules whose A and B first words both occur in the Doc."""
+        norms = doc.to_array(NORM)
+        keys = self._gate_keys
+        pos = np.searchsorted(keys, norms)
+        pos[pos >= len(keys)] = 0
+        rows = pos[keys[pos] == norms]
+        anchors: dict[int, list[tuple[str, int, int]]] = {}
+        if not len(rows):
+            return anchors
+        sides = self._gate_sides[rows].any(axis=0)
+        anchor_rules, ranks = self.anchors, self._anchor_rank
+        firsts: list[tuple[tuple[int, int, int], int, list[tuple[str, int, int]]]] = []
+        for index in np.flatnonzero(sides[0::2] & sides[1::2]).tolist():
+            rule = self.near_rules[index]
+            found = self.near_matchers[rule](doc)
+            if not found:
+                continue
+            _key, start, end = found[0]  # trie order: by start, then shortest
+            rank = 0
+            if ranks:
+                sequence = tuple(norms[start:end].tolist())
+                rank = min(ranks.get((sequence, k), 0) for k, s, e in found if s == start and e == end)
+            firsts.append(((start, end, rank), rule, [(anchor_rules[k][1], s, e) for k, s, e in found]))
+        # Rules in the order of their first anchor match, as one trie over everything gives.
+        firsts.sort(key=lambda item: item[0])
+        for _first, rule, hits in firsts:
+            anchors[rule] = hits
+        return anchors
+
+    def _sentence_starts(self, doc: Doc) -> list[int]:
+        starts = doc.user_data.get(SENT_STARTS)
+        if starts is None:  # a pipeline without the referral senter
+            flags = doc.to_array(SENT_START).astype(np.int64)
+            starts = [0, *(int(i) for i in np.flatnonzero(flags == 1) if i)]
+        return cast(list[int], starts)
+
+    def _cues(self, doc: Doc, themes: list[Span]) -> list[tuple[int, int, int]]:
+        """Cues in the sentences holding a theme match, in the order the full pass gives them.
+
+        Sentence of a token = the last start at or before it, as the context step counts.
+        """
+        n = len(doc)
+        starts = self._sentence_starts(doc)
+        ranges: list[list[int]] = []
+        for sent in sorted({bisect.bisect_right(starts, span.start) - 1 for span in themes}):
+            low = starts[sent]
+            high = starts[sent + 1] if sent + 1 < len(starts) else n
+            if ranges and ranges[-1][1] == low:
+                ranges[-1][1] = high
+            else:
+                ranges.append([low, high])
+        cues: list[tuple[int, int, int]] = []
+        reach = self.max_cue_phrase - 1
+        for low, high in ranges:
+            for key, start, end in self.cue_phrase_matcher(doc[low : min(n, high + reach)]):
+                if start < high:
+                    cues.append((start, end, key))
+        cues.extend((start, end, key) for key, start, end in self.cue_matcher(doc, ranges))
+        return cues
 
     def _near_spans(self, doc: Doc, anchors: dict[int, list[tuple[str, int, int]]]) -> list[Span]:
         """One span per pair of A and B anchors close together in the same sentence."""
         spans: list[Span] = []
-        sent_starts = doc.to_array(SENT_START).astype(np.int64)
-        lowers = doc.to_array(LOWER)
-        cores: dict[tuple[int, int, int], tuple[tuple[int, int], ...]] = doc.user_data.setdefault(NEAR_CORES, {})
+        starts: list[int] | None = None
+        lowers: np.ndarray | None = None
+        cores: dict[tuple[int, int, int], tuple[tuple[int, int], ...]] | None = None
         for rule, hits in anchors.items():
+            a_hits = [(s, e) for side, s, e in hits if side == "a"]
+            if len(a_hits) == len(hits) or not a_hits:
+                continue  # one side only: no pair
+            b_hits = sorted((s, e) for side, s, e in hits if side == "b")
             entry = self.entries[rule]
             assert entry.near is not None
             window, order, exclude = entry.near[2], entry.near[3], self.near_exclude[rule]
-            a_hits = [(s, e) for side, s, e in hits if side == "a"]
-            b_hits = [(s, e) for side, s, e in hits if side == "b"]
             seen: set[tuple[int, int]] = set()
-            b_hits.sort()
             b_starts = [b[0] for b in b_hits]
+            label = self.labels[rule]
             for a_start, a_end in a_hits:
                 # Only B anchors that can lie within the window (anchors are short phrases).
                 low = bisect.bisect_left(b_starts, a_start - window - _MAX_ANCHOR_TOKENS)
@@ -456,13 +969,21 @@ class ThemeMatcher:
                     start, end = min(a_start, b_start), max(a_end, b_end)
                     if gap > window or (start, end) in seen:
                         continue
-                    if any(sent_starts[i] == 1 for i in range(start + 1, end)):
+                    if starts is None:
+                        starts = self._sentence_starts(doc)
+                    # No sentence may start inside the pair (after its first token).
+                    following = bisect.bisect_right(starts, start)
+                    if following < len(starts) and starts[following] < end:
                         continue
-                    gap_tokens = range(min(a_end, b_end), max(a_start, b_start))
-                    if exclude and any(int(lowers[i]) in exclude for i in gap_tokens):
-                        continue
+                    if exclude:
+                        if lowers is None:
+                            lowers = doc.to_array(LOWER)
+                        if any(int(lowers[i]) in exclude for i in range(min(a_end, b_end), max(a_start, b_start))):
+                            continue
                     seen.add((start, end))
-                    spans.append(Span(doc, start, end, label=entry.theme, span_id=rule))
+                    spans.append(Span(doc, start, end, label=label, span_id=rule))
+                    if cores is None:
+                        cores = doc.user_data.setdefault(NEAR_CORES, {})
                     # The context step needs the anchors: a "not" between them negates the rule.
                     cores[(start, end, rule)] = ((a_start, a_end), (b_start, b_end))
         return spans
@@ -474,14 +995,114 @@ class Cue(NamedTuple):
     entry: CueEntry
 
 
+_PRONOUNS = frozenset({"she", "he", "they", "her", "his", "their"})
+
+
+def _share_themes(a: frozenset[str] | None, b: frozenset[str] | None) -> bool:
+    """Whether two cue scopes overlap (None: every theme)."""
+    return a is None or b is None or bool(a & b)
+
+
+class _SentenceTopic:
+    """Carries who a sentence is about into the next one when that one opens with a pronoun.
+
+    "Maternal grandmother has schizophrenia. She was admitted in 2019." and "Mother described
+    her own childhood. She had been neglected by her parents." are about someone outside the
+    theme. Only a previous sentence whose people are all outside the theme is followed (no
+    subject word for it), so "Child X lives with her mother. She drinks" stays asserted.
+    """
+
+    _MAX_HOPS = 3
+    _TOPIC_REACH = 10
+
+    def __init__(self, doc: Doc, starts: Any, cues_by_sent: dict[int, list[Cue]], matcher: ThemeMatcher) -> None:
+        self.doc = doc
+        self.starts = starts
+        self.cues_by_sent = cues_by_sent
+        self.matcher = matcher
+        self._looked_up: set[int] = set()
+        self._led: dict[int, bool] = {}
+
+    def _cues(self, sent: int) -> list[Cue]:
+        """The sentence's cues; the matcher finds cues only in sentences with a theme match,
+        so a preceding sentence without one is looked up here, once."""
+        if sent in self.cues_by_sent or sent in self._looked_up:
+            return self.cues_by_sent.get(sent, [])
+        self._looked_up.add(sent)
+        phrase_matcher = getattr(self.matcher, "cue_phrase_matcher", None)
+        token_matcher = getattr(self.matcher, "cue_matcher", None)
+        if phrase_matcher is None or token_matcher is None:
+            return []
+        low, high = self._bounds(sent)
+        reach = int(getattr(self.matcher, "max_cue_phrase", 1)) - 1
+        found = [(k, s, e) for k, s, e in phrase_matcher(self.doc[low : min(len(self.doc), high + reach)]) if s < high]
+        found += token_matcher(self.doc, [[low, high]])
+        entries = self.matcher.cues
+        cues = [Cue(int(s), int(e), entries[int(k)]) for k, s, e in found if int(k) in entries]
+        self.cues_by_sent[sent] = cues
+        return cues
+
+    def _bounds(self, sent: int) -> tuple[int, int]:
+        end = int(self.starts[sent + 1]) if sent + 1 < len(self.starts) else len(self.doc)
+        return int(self.starts[sent]), end
+
+    def _pronoun_led(self, sent: int) -> bool:
+        led = self._led.get(sent)
+        if led is None:
+            led = False
+            start, end = self._bounds(sent)
+            for token in self.doc[start:end]:
+                if not (token.is_punct or token.is_space or token.is_quote):
+                    led = token.lower_ in _PRONOUNS
+                    break
+            self._led[sent] = led
+        return led
+
+    def _people(self, sent: int, theme: str, before: int | None = None) -> tuple[bool, bool]:
+        """(someone outside the theme is named, a subject of the theme is named) in a sentence."""
+        other = subject = False
+        for cue in self._cues(sent):
+            entry = cue.entry
+            if before is not None and cue.start >= before:
+                continue
+            if entry.themes is not None and theme not in entry.themes:
+                continue
+            # Only a person cue with a sentence-long reach names whom the sentence is about.
+            other = other or (entry.category == "other_person" and entry.max_tokens >= self._TOPIC_REACH)
+            subject = subject or entry.category == "subject"
+        return other, subject
+
+    def about_someone_else(self, sent: int, span: Span) -> bool:
+        theme = span.label_
+        if not self._pronoun_led(sent) or self._people(sent, theme, before=span.start) != (False, False):
+            return False
+        for _hop in range(self._MAX_HOPS):
+            if sent == 0 or not self._pronoun_led(sent):
+                return False
+            sent -= 1
+            other, subject = self._people(sent, theme)
+            if subject:
+                return False
+            if other:
+                return True
+        return False
+
+
 @Language.factory("theme_context")
 class ThemeContext:
     """ConText-style scope: a cue affects theme matches in its direction until a terminator.
 
     Scope ends at the sentence boundary, at a terminator ("but", "however", "although", ";"
-    ...) or after the cue's token reach. Cues inside a theme match are part of the theme's
-    wording ("was not brought", "no access") and never negate it; pseudo-cues ("no further
-    action", "could not be ruled out") shadow the negation words they contain.
+    ...; a hyphen inside a word is not one) or after the cue's token reach; a reach of
+    SENTENCE_WIDE or more covers the sentence ("Glossary:", "Terms of reference"). Cues inside
+    any theme's wording ("was not brought", "not given food") never negate; in a co-occurrence
+    rule only the anchors are its wording, so a "not" in the gap is a cue. Pseudo-cues ("no
+    further action", "could not be ruled out") shadow the cue words they contain.
+
+    Person attribution: an other_person cue ("maternal grandmother", "the 15-year-old", "as a
+    child") marks the mention as about someone outside the theme unless a subject word of the
+    theme ("mother", "Dad") stands between them; a sentence opening with a pronoun inherits
+    that from the sentence before (_SentenceTopic).
     """
 
     def __init__(self, nlp: Language, name: str) -> None:
@@ -506,8 +1127,10 @@ class ThemeContext:
         if not len(starts) or starts[0] != 0:
             starts = np.concatenate(([0], starts))
 
+        start_list = starts.tolist()
+
         def sentence_of(token: int) -> int:
-            return int(np.searchsorted(starts, token, side="right")) - 1
+            return bisect.bisect_right(start_list, token) - 1
 
         cues_by_sent: dict[int, list[Cue]] = {}
         for cue in cues:
@@ -516,6 +1139,7 @@ class ThemeContext:
         for span in matches:
             matches_by_sent.setdefault(sentence_of(span.start), []).append(span)
         target = {"asserted": ASSERTED, "negated": NEGATED, "hypothetical": HYPOTHETICAL, "other_person": OTHER_PERSON}
+        topic = _SentenceTopic(doc, starts, cues_by_sent, self.matcher)
         for sent, sent_matches in matches_by_sent.items():
             sent_cues = cues_by_sent.get(sent, [])
             pseudo = [(c.start, c.end) for c in sent_cues if c.entry.category == "pseudo"]
@@ -528,13 +1152,19 @@ class ThemeContext:
                 if cue.entry.category not in ("pseudo", "terminate", "subject")
                 and not any(ps <= cue.start and cue.end <= pe and (ps, pe) != (cue.start, cue.end) for ps, pe in pseudo)
             ]
-            others = [(c.start, c.end) for c in active if c.entry.category == "other_person"]
-            # "mother" inside "her own mother" names someone else, not the parent.
+            others = [c for c in active if c.entry.category == "other_person"]
+            # "mother" inside "her own mother" names someone else, not the parent (for the same themes).
             subjects = [
                 cue
                 for cue in sent_cues
                 if cue.entry.category == "subject"
-                and not any(os <= cue.start and cue.end <= oe and (os, oe) != (cue.start, cue.end) for os, oe in others)
+                and not any(
+                    o.start <= cue.start
+                    and cue.end <= o.end
+                    and (o.start, o.end) != (cue.start, cue.end)
+                    and _share_themes(o.entry.themes, cue.entry.themes)
+                    for o in others
+                )
             ]
             bounds = (int(starts[sent]), int(starts[sent + 1]) if sent + 1 < len(starts) else len(doc))
             # The theme's own words in this sentence: whole phrases, but only the anchors of a
@@ -549,6 +1179,8 @@ class ThemeContext:
                 if active:
                     core = cores.get((span.start, span.end, span.id), ((span.start, span.end),))
                     status = self._status(span, core, active, terminators, bounds, own, subjects)
+                if status == "asserted" and topic.about_someone_else(sent, span):
+                    status = "other_person"
                 groups[target[status]].append(span)
         for spans in groups.values():
             spans.sort(key=lambda span: (span.start, span.end))
@@ -593,9 +1225,12 @@ class ThemeContext:
             other = entry.category == "other_person"
             # A cue inside the theme's own words ("was not brought", "no access") is not a cue;
             # in a co-occurrence rule only the anchors count as its own words, not the gap.
-            # A person cue that contains an anchor names whose it is ("her own mother" drinks).
+            # A person cue that covers or leads into the theme's words names whose they are ("her
+            # own mother" drinks, "Father was | not spoken to"); one inside them does not.
             if any(cue.start < c_end and c_start < cue.end for c_start, c_end in core):
-                owner = other and any(cue.start <= c_start and c_end <= cue.end for c_start, c_end in core)
+                owner = other and any(
+                    cue.start < c_start or (cue.start == c_start and cue.end >= c_end) for c_start, c_end in core
+                )
                 if owner and (best is None or priority["other_person"] * 1000 < best[0]):
                     best = (priority["other_person"] * 1000, "other_person")
                 continue
@@ -614,7 +1249,7 @@ class ThemeContext:
                 stops = terminators
             later = [c_start for c_start, _ in core if c_start >= cue.end]
             if later and entry.direction in ("forward", "both"):
-                target = later[0]
+                target = min(later)
                 reach = min(sent_end, cue.end + entry.max_tokens)
                 if any(cue.end <= t < target + other for t in stops) or target >= reach:
                     continue

@@ -88,3 +88,33 @@ def test_resuming_a_draft_logs_no_token(caplog):
 
     assert caplog.records
     assert all(token not in record.getMessage() for record in caplog.records)
+
+
+def test_no_public_template_or_intake_code_turns_off_html_escaping():
+    """Answers are shown as typed but always escaped: nothing may mark text safe or switch escaping off.
+
+    Plain-text emails switch it off (they are not HTML) and only ever hold settings and a reference.
+    """
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    templates = [
+        path
+        for folder in ("templates/intake", "templates/includes", "templates/emails")
+        for path in (root / folder).rglob("*")
+        if path.is_file()
+    ]
+    code = list((root / "intake").rglob("*.py"))
+    assert templates
+    assert code
+    for path in templates:
+        text = path.read_text()
+        assert "|safe" not in text, path
+        assert "safeseq" not in text, path
+        if "autoescape off" in text:
+            assert path.suffix == ".txt", path
+            assert path.parent.name == "emails", path
+    for path in code:
+        text = path.read_text()
+        assert "mark_safe(" not in text, path
+        assert "SafeString(" not in text, path

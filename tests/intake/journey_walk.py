@@ -9,6 +9,7 @@ from typing import Any
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.datastructures import MultiValueDict
 
 from intake import steps
 from intake.forms import DECLARATIONS
@@ -202,6 +203,19 @@ def step_post(step: str, answers: dict[str, Any], action: str = "continue") -> d
     return data
 
 
+def bound(form_class: Any, data: dict[str, Any], prefix: str = "p", **kwargs: Any) -> Any:
+    """A step form bound to answers given by field name, as the wizard binds stored answers."""
+    return form_class(
+        data=MultiValueDict({f"{prefix}-{k}": v if isinstance(v, list) else [v] for k, v in data.items()}),
+        prefix=prefix,
+        **kwargs,
+    )
+
+
+def errors_of(form: Any) -> list[str]:
+    return [message for messages in form.errors.values() for message in messages]
+
+
 class Journey:
     """One browser tab filling in one draft."""
 
@@ -212,6 +226,14 @@ class Journey:
         assert response.status_code == 302
         self.base = response["Location"]
         self.key = self.base.rstrip("/").split("/")[-1]
+
+    @classmethod
+    def resume(cls, client: Client, form_type: str, base: str) -> Journey:
+        """A tab on a draft that already exists (another tab of the same browser, or a switched draft)."""
+        journey = cls.__new__(cls)
+        journey.client, journey.form_type, journey.base = client, form_type, base
+        journey.key = base.rstrip("/").split("/")[-1]
+        return journey
 
     @property
     def draft(self) -> Draft:

@@ -17,11 +17,13 @@ from intake import steps
 from intake.models import FormType, Person, Referral
 from tests.intake.journey_walk import (
     Journey,
+    bound,
     case_review_answers,
     child,
     date_parts,
     days_ago,
     error_messages,
+    errors_of,
     formset,
     key_date,
     practice_alert_answers,
@@ -34,18 +36,6 @@ from triage.services import reference_data_load
 @pytest.fixture(autouse=True)
 def _agencies(db):
     reference_data_load()
-
-
-def bound(form_class, data, prefix="p", **kwargs):
-    return form_class(
-        data=MultiValueDict({f"{prefix}-{k}": v if isinstance(v, list) else [v] for k, v in data.items()}),
-        prefix=prefix,
-        **kwargs,
-    )
-
-
-def errors_of(form) -> list[str]:
-    return [message for messages in form.errors.values() for message in messages]
 
 
 def key_dates(rows, journey=FormType.CASE_REVIEW):

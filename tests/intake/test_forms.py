@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 import pytest
-from django.utils.datastructures import MultiValueDict
 
 from intake import forms as f
 from intake.models import FormType
-from tests.intake.journey_walk import INVALID_NHS, about_you, adult, child, date_parts, days_ago, step_post
+from tests.intake.journey_walk import (
+    INVALID_NHS,
+    about_you,
+    adult,
+    bound,
+    child,
+    date_parts,
+    days_ago,
+    errors_of,
+    step_post,
+)
 from triage.services import reference_data_load
-
-
-def bound(form_class, data, prefix="p", **kwargs):
-    return form_class(
-        data=MultiValueDict({f"{prefix}-{k}": v if isinstance(v, list) else [v] for k, v in data.items()}),
-        prefix=prefix,
-        **kwargs,
-    )
-
-
-def errors_of(form) -> list[str]:
-    return [message for messages in form.errors.values() for message in messages]
 
 
 def formset_errors(formset) -> list[str]:

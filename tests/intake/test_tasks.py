@@ -22,11 +22,11 @@ from intake.tasks import drafts_purge
 from tests.intake.test_emails import draft_with_answers
 
 BASE_DIR = Path(__file__).resolve().parents[2]
-SCHEDULE_FUNCS = {"intake.tasks.outbox_retry", "intake.tasks.drafts_purge"}
+SCHEDULE_FUNCS = {"intake.tasks.outbox_retry", "intake.tasks.drafts_purge", "intake.tasks.sessions_clear"}
 
 
 @pytest.mark.django_db
-def test_setup_schedules_creates_the_outbox_retry_and_draft_purge_schedules(settings):
+def test_setup_schedules_creates_the_outbox_retry_draft_purge_and_session_schedules(settings):
     settings.EMAIL_OUTBOX_SWEEP_MINUTES = 5
 
     call_command("setup_schedules", stdout=io.StringIO())
@@ -36,6 +36,7 @@ def test_setup_schedules_creates_the_outbox_retry_and_draft_purge_schedules(sett
     retry = schedules["intake.tasks.outbox_retry"]
     assert (retry.schedule_type, retry.minutes, retry.repeats) == (Schedule.MINUTES, 5, -1)
     assert schedules["intake.tasks.drafts_purge"].schedule_type == Schedule.HOURLY
+    assert schedules["intake.tasks.sessions_clear"].schedule_type == Schedule.HOURLY
     for schedule in schedules.values():
         assert callable(import_string(schedule.func))
         assert not schedule.args  # no arguments at all, so none can carry personal data
@@ -52,7 +53,7 @@ def test_setup_schedules_is_idempotent_and_removes_duplicates(settings):
     call_command("setup_schedules", stdout=io.StringIO())
     call_command("setup_schedules", stdout=io.StringIO())
 
-    assert Schedule.objects.count() == 2
+    assert Schedule.objects.count() == len(SCHEDULE_FUNCS)
     retry = Schedule.objects.get(func="intake.tasks.outbox_retry")
     assert retry.pk == original.pk
     assert retry.minutes == 10
@@ -98,3 +99,18 @@ def test_the_purge_task_deletes_only_expired_drafts():
 
     assert drafts_purge() == 1
     assert list(Draft.objects.all()) == [keep]
+
+
+@pytest.mark.django_db
+def test_clearing_sessions_deletes_expired_ones_and_keeps_live_ones():
+    from django.contrib.sessions.models import Session
+
+    from intake.tasks import sessions_clear
+
+    now = timezone.now()
+    Session.objects.create(session_key="e" * 32, session_data="", expire_date=now - dt.timedelta(seconds=1))
+    Session.objects.create(session_key="l" * 32, session_data="", expire_date=now + dt.timedelta(minutes=5))
+
+    sessions_clear()
+
+    assert list(Session.objects.values_list("session_key", flat=True)) == ["l" * 32]

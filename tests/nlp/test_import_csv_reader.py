@@ -263,3 +263,11 @@ def test_a_huge_line_is_reported_without_being_loaded_whole(tmp_path):
     assert "longer than 1,000,000 characters" in errors[0].message
     assert set(summary.references) == {"R1", "R3"}  # reading goes on after the huge line
     assert peak < 12_000_000
+
+
+def test_windows_line_endings_and_multi_line_narratives_keep_row_numbers(tmp_path):
+    path = tmp_path / "excel.csv"
+    lines = [HEADER, row(narrative="first line\r\nsecond line"), row(reference="R2", role="alien")]
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("utf-8"))
+    errors, _reader = check(path)
+    assert [(e.row, e.line, e.column) for e in errors] == [(2, 4, "role")]

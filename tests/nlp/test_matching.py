@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
 import pytest
 
+from nlp.linkage_eval import BandsUnreachable, LinkageRun, bands_choose
 from nlp.matching import (
     AGREEMENT_LABELS,
     BLOCKING_KEY_NAMES,
     CandidateIndex,
     MatchModel,
     NameCounts,
+    NormalisedPerson,
     PersonRecord,
     comparison_levels,
     nhs_number_valid,
     person_blocking_keys,
     person_blocking_lookups,
     person_normalise,
+    referral_evidence,
     referral_matches,
 )
 
@@ -104,6 +108,32 @@ def test_an_alias_finds_a_prior_record_under_the_other_name() -> None:
     assert [c.key for c in index.candidates(new)] == ["p"]
 
 
+def _found(prior: PersonRecord, new: PersonRecord) -> bool:
+    index = CandidateIndex()
+    index.add(person_normalise(prior))
+    return [c.key for c in index.candidates(person_normalise(new))] == [prior.key]
+
+
+def test_a_nickname_with_nothing_else_shared_finds_the_prior_record() -> None:
+    prior = person("p", "OLD", role="mother", given_name="Mandy", family_name="Blackburn", postcode="ME7 0UL")
+    new = person("n", "NEW", role="mother", given_name="Amanda", family_name="Blackburn")
+    assert _found(prior, new)
+
+
+def test_an_unborn_child_recorded_without_a_date_or_postcode_is_found_from_the_named_child() -> None:
+    prior = person("p", "OLD", given_name="Unborn baby", family_name="Marshall")
+    new = person("n", "NEW", given_name="Thea", family_name="Marshall", date_of_birth=date(2012, 6, 4))
+    assert _found(prior, new)
+    # ... but a nameless adult is not a candidate for a child
+    assert not _found(person("p", "OLD", role="mother", family_name="Marshall"), new)
+
+
+def test_the_same_household_postcode_finds_a_record_without_names() -> None:
+    prior = person("p", "OLD", postcode="ME2 6XH")
+    new = person("n", "NEW", given_name="Oscar", family_name="Hawkins", postcode="me26xh")
+    assert _found(prior, new)
+
+
 def test_unrelated_people_are_not_candidates() -> None:
     index = CandidateIndex()
     index.add(
@@ -159,7 +189,9 @@ def test_swapped_name_order_is_recognised() -> None:
 def test_unborn_expected_date_near_the_birth_agrees_partially() -> None:
     unborn = person_normalise(person(given_name="Unborn", family_name="Khan", expected_date=date(2020, 6, 1)))
     born = person_normalise(person(given_name="Amy", family_name="Khan", date_of_birth=date(2020, 6, 20)))
-    assert comparison_levels(unborn, born)["date_of_birth"] == "month"
+    later = person_normalise(person(given_name="Amy", family_name="Khan", date_of_birth=date(2020, 9, 20)))
+    assert comparison_levels(unborn, born)["date_of_birth"] == "expected"
+    assert comparison_levels(unborn, later)["date_of_birth"] == "year"
 
 
 # ---- the model ---------------------------------------------------------------------------------
@@ -201,7 +233,7 @@ def test_unrelated_children_score_below_the_bands(model: MatchModel) -> None:
 
 
 def test_equal_valid_nhs_numbers_are_near_decisive_and_different_ones_strongly_against(model: MatchModel) -> None:
-    base: dict[str, Any] = {"given_name": "Amy", "family_name": "Khan"}
+    base: dict[str, Any] = {"given_name": "Amy", "family_name": "Khan", "postcode": "ME4 6BX"}
     same = compare(model, person(nhs_number=VALID_NHS, **base), person("2", "R2", nhs_number=VALID_NHS, **base))
     none = compare(model, person(**base), person("2", "R2", **base))
     different = compare(
@@ -249,9 +281,9 @@ def test_a_common_name_counts_for_less_than_a_rare_one(model: MatchModel) -> Non
     assert rare.score > common.score
 
 
-def test_a_larger_population_lowers_the_score_of_a_name_only_agreement(model: MatchModel) -> None:
-    a = person(role="mother", given_name="Sian", family_name="Bailey")
-    b = person("2", "R2", role="mother", given_name="Sian", family_name="Bailey")
+def test_a_larger_population_lowers_the_score_of_the_same_agreement(model: MatchModel) -> None:
+    a = person(role="mother", given_name="Sian", family_name="Bailey", postcode="ME4 6BX")
+    b = person("2", "R2", role="mother", given_name="Sian", family_name="Bailey", postcode="ME4 6BX")
     small = compare(model, a, b, population=1_000)
     large = compare(model, a, b, population=1_000_000)
     assert small.match_weight == large.match_weight
@@ -322,3 +354,104 @@ def test_links_are_sorted_by_score(model: MatchModel) -> None:
     scores = [m.score for m in matches]
     assert scores == sorted(scores, reverse=True)
     assert matches[0].referral_key == "OLD"
+
+
+# ---- combining the people of a referral link -------------------------------------------------
+
+
+def _adult(key: str, referral: str, role: str, given: str, family: str, **fields: Any) -> NormalisedPerson:
+    return person_normalise(person(key, referral, role=role, given_name=given, family_name=family, **fields))
+
+
+def test_a_second_weaker_person_pair_raises_the_link(model: MatchModel) -> None:
+    new = [
+        _adult("N:1", "NEW", "mother", "Claire", "Hayes"),
+        _adult("N:2", "NEW", "father", "Jamie", "Smith"),
+    ]
+    prior = [
+        _adult("O:1", "OLD", "mother", "Clare", "Hayes"),
+        _adult("O:2", "OLD", "father", "Jamie", "Smitg"),
+    ]
+    pair_scores = [model.person_compare(a, b).score for a, b in zip(new, prior, strict=True)]
+    both = referral_evidence(new, prior, model)["OLD"]
+    father_only = referral_evidence(new[1:], prior, model)["OLD"]
+    mother_only = referral_evidence(new[:1], prior, model)["OLD"]
+    assert len(both[1]) == 2
+    assert both[0] > max(father_only[0], mother_only[0]) + 2  # log2 odds: at least 4 times the odds
+    assert 2 ** both[0] / (1 + 2 ** both[0]) > max(pair_scores)
+
+
+def test_one_prior_person_is_never_counted_for_two_new_people(model: MatchModel) -> None:
+    prior = [_adult("O:1", "OLD", "mother", "Sarah", "Khan", date_of_birth=date(1990, 1, 2))]
+    once = [_adult("N:1", "NEW", "mother", "Sarah", "Khan", date_of_birth=date(1990, 1, 2))]
+    twice = [*once, _adult("N:2", "NEW", "carer", "Sarah", "Khan", date_of_birth=date(1990, 1, 2))]
+    assert referral_evidence(twice, prior, model)["OLD"][0] == referral_evidence(once, prior, model)["OLD"][0]
+    assert len(referral_evidence(twice, prior, model)["OLD"][1]) == 1
+
+
+def test_a_surname_and_postcode_shared_by_the_household_are_counted_once(model: MatchModel) -> None:
+    new = _family("NEW")
+    _, evidence = referral_evidence(new, _family("OLD"), model)["OLD"]
+    second = evidence[1].comparison
+    shared = second.field_weights["family_name"] + second.field_weights["postcode"]
+    assert shared > 0
+    assert evidence[1].independent_weight == pytest.approx(sum(second.field_weights.values()) - shared)
+
+
+def test_a_name_only_agreement_is_capped_below_likely(model: MatchModel) -> None:
+    uncapped = MatchModel({**model.params, "caps": {k: v for k, v in model.params["caps"].items() if k != "name_only"}})
+    capped = MatchModel({**model.params, "caps": {**model.params["caps"], "name_only": 0.5}})
+    a = person(role="mother", given_name="Precious", family_name="Okonkwo")
+    b = person("2", "R2", role="mother", given_name="Precious", family_name="Okonkwo")
+    assert compare(uncapped, a, b).score > compare(capped, a, b).score
+    assert capped.band(compare(capped, a, b).score) != "likely"
+    # a birth year alone does not lift it ...
+    assert compare(capped, replace(a, age_years=30, as_of=date(2020, 1, 1)), b).score <= 0.5
+    # ... a full date of birth or the same postcode does
+    dob = date(1990, 1, 2)
+    with_dob = compare(capped, replace(a, date_of_birth=dob), replace(b, date_of_birth=dob))
+    assert capped.band(with_dob.score) == "likely"
+    assert compare(capped, replace(a, postcode="ME4 6BX"), replace(b, postcode="ME4 6BX")).score > 0.5
+
+
+def test_twins_keep_a_family_link_but_are_not_shown_as_one_child(model: MatchModel) -> None:
+    capped = MatchModel({**model.params, "caps": {**model.params["caps"], "twins": 0.5}})
+    new = _family("NEW", child_given="Olivia")
+    matches = referral_matches(new, _family("OLD", child_given="Amelia"), capped)
+    assert [m.band for m in matches] == ["likely"]
+    assert matches[0].link_type == "same_family"
+    assert [(p.new_key, p.prior_key) for p in matches[0].persons] == [("NEW:1", "OLD:1")]
+
+
+# ---- choosing the bands ------------------------------------------------------------------------
+
+
+def _run(scored: list[tuple[float, bool]], missing: int = 0) -> LinkageRun:
+    run = LinkageRun()
+    for i, (score, true) in enumerate(scored):
+        run.referral_scores[(f"N{i}", "P")] = score
+        if true:
+            run.true_referral_links.add((f"N{i}", "P"))
+    run.true_referral_links.update((f"M{i}", "P") for i in range(missing))
+    return run
+
+
+def test_bands_take_the_lowest_precise_threshold_and_the_highest_that_reaches_the_recall() -> None:
+    scored = [
+        (0.99, True),
+        (0.95, True),
+        (0.9, True),
+        (0.8, False),
+        (0.5, True),
+        (0.3, False),
+        (0.2, True),
+        (0.1, False),
+    ]
+    bands = bands_choose(_run(scored), precision_target=0.99, recall_target=0.8)
+    assert bands == {"likely": 0.9, "possible": 0.5}
+    assert bands_choose(_run(scored), precision_target=0.99, recall_target=1.0)["possible"] == 0.2
+
+
+def test_bands_fail_loudly_when_the_recall_target_is_out_of_reach() -> None:
+    with pytest.raises(BandsUnreachable, match="below the 'possible' target"):
+        bands_choose(_run([(0.9, True), (0.2, False)], missing=1), precision_target=0.9, recall_target=0.99)

@@ -100,3 +100,22 @@ def test_the_same_cue_word_can_have_a_different_role_per_theme():
     assert ("subject", frozenset({"parental_mental_health", "parental_substance_misuse"})) in mother
     assert ("other_person", frozenset({"self_harm"})) in mother
     assert len({c.id for c in cues}) == len(cues)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Maternal grandmother has schizophrenia. She was sectioned in 2019.", "parental_mental_health"),
+        ("The uncle does not live at the address. He has a long history of heroin use.", "parental_substance_misuse"),
+        ("Mother described her own childhood. She had been neglected by her parents.", "neglect"),
+    ],
+)
+def test_a_sentence_opening_with_a_pronoun_is_about_the_person_before_it(tagger, text, code):
+    result = tagger.tag(text)
+    assert code not in result.codes
+    assert code in result.other_person
+
+
+def test_a_pronoun_after_a_sentence_naming_a_parent_keeps_the_theme(tagger):
+    text = "Child X lives with her mother. She drinks heavily most evenings."
+    assert "parental_substance_misuse" in tagger.tag(text).codes

@@ -25,11 +25,17 @@ def schedule_specs() -> list[dict[str, Any]]:
             "schedule_type": Schedule.HOURLY,
             "minutes": None,
         },
+        {
+            "name": "intake: clear expired sessions",
+            "func": "intake.tasks.sessions_clear",
+            "schedule_type": Schedule.HOURLY,
+            "minutes": None,
+        },
     ]
 
 
 class Command(BaseCommand):
-    help = "Create or update the scheduled tasks (email outbox retry, expired draft purge). Idempotent."
+    help = "Create or update the scheduled tasks (email outbox retry, draft purge, session clean-up). Idempotent."
 
     def handle(self, *args: Any, **options: Any) -> None:
         for spec in schedule_specs():
