@@ -4,7 +4,6 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
-export DJANGO_SETTINGS_MODULE ?= config.settings
 
 .PHONY: run test install assets lint typecheck migrations-check pytest test-postgres browser-deps bench clean
 
@@ -23,12 +22,13 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 assets: node_modules/.package-lock.json
 
+# The Procfile says "python": the venv goes first on PATH so web and worker both use it.
 run: install
 	DJANGO_DEBUG=1 $(PY) manage.py migrate --noinput
 	DJANGO_DEBUG=1 $(PY) manage.py setup_schedules
 	DJANGO_DEBUG=1 $(PY) manage.py load_reference_data
 	DJANGO_DEBUG=1 $(PY) manage.py seed_demo
-	DJANGO_DEBUG=1 $(BIN)/honcho start -f Procfile
+	DJANGO_DEBUG=1 PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
 
 lint: install
 	$(BIN)/ruff check .
