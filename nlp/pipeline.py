@@ -25,7 +25,7 @@ from typing import Any, NamedTuple, cast
 
 import numpy as np
 import spacy
-from spacy.attrs import LOWER, NORM, ORTH, SENT_START
+from spacy.attrs import IDS, LOWER, NORM, ORTH, SENT_START
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span, SpanGroup
@@ -407,22 +407,40 @@ def _op_range(token: dict[str, Any]) -> tuple[int, int | None] | None:
     return int(low or 0), int(high) if high else None
 
 
-class _HeadPredicates:
-    """Lexeme flag getter: the word satisfies one of the REGEX / IN / NOT_IN token specs that
-    can begin a Matcher pattern. Evaluated once per word type, not per token."""
+class _LexemeTest:
+    """Lexeme flag getter: the word satisfies one of several token specs (each a list of
+    (attribute, operator, value) tests that must all hold). Evaluated once per word type,
+    when spaCy creates the lexeme, so per Doc a flag is one array read (picklable)."""
 
-    def __init__(self, norm: Any) -> None:
-        self.norm = norm
-        self.tests: list[tuple[str, str, Any]] = []
+    def __init__(self, getters: dict[str, Any], alternatives: list[list[tuple[str, str, Any]]]) -> None:
+        self.getters = getters
+        self.alternatives = alternatives
 
     def __call__(self, string: str) -> bool:
-        for attr, op, value in self.tests:
-            text = string.lower() if attr == "LOWER" else self.norm(string) if attr == "NORM" else string
-            if op == "REGEX" and re.search(value, text):
-                return True
-            if (op == "IN" and text in value) or (op == "NOT_IN" and text not in value):
-                return True
-        return False
+        return any(all(self._holds(string, *test) for test in tests) for tests in self.alternatives)
+
+    def _holds(self, string: str, attr: str, op: str, value: Any) -> bool:
+        actual = self.getters[attr](string)
+        if op == "==":
+            return bool(actual == value)
+        if op == "IN":
+            return actual in value
+        if op == "NOT_IN":
+            return actual not in value
+        return re.search(value, actual) is not None  # "REGEX"
+
+
+class _Probe(NamedTuple):
+    """Where one Matcher pattern can match, relative to a token that satisfies its anchor spec
+    (the first token the anchor consumes): at most how many tokens before it and how many from
+    it to the end (None: unbounded, then the run of ``member`` words bounds the match)."""
+
+    before: int | None
+    after: int | None
+    member: int | None  # lexeme flag: the word satisfies some token spec of the pattern
+    # Other required tokens with plain values: (attr id, sorted hashes); each must occur in the
+    # window ("with ... child": a preposition alone is no reason to run the Matcher).
+    checks: tuple[tuple[int, tuple[int, ...]], ...] = ()
 
 
 class _TokenPatterns:
@@ -437,14 +455,19 @@ class _TokenPatterns:
       (lemma) value becomes every lower-case form whose lookup lemma it is, an ORTH value only
       when it has no letters (so its case cannot differ). The Matcher returns every way a
       pattern matches ("?" with and without the token), and so does the set of sequences.
-    - The other patterns stay in the Matcher, run only on windows where one can begin: a
-      match's first token satisfies the first token spec of its pattern or of an optional
-      token spec in front of it; when those are plain values, the possible starts are found
-      with one array lookup and the Matcher runs on [start, start + longest match), merged.
-      Patterns that cannot be indexed this way make the Matcher run over the whole Doc.
+    - The other patterns stay in the Matcher, run only on windows where one can match. Each
+      pattern is anchored on a required token with a selective spec (a value or IN-list, found
+      by one array lookup, or a REGEX / IN / boolean test kept as a lexeme flag; other keys of
+      that token, such as IS_SENT_START, are left out, which only widens the search). A match
+      lies within a bounded distance of the anchor, or, where a "*" / "+" makes it unbounded,
+      within the run of words that satisfy one of the pattern's token specs (a lexeme flag).
+      The Matcher runs on the union of those windows, merged; every window holds whole
+      matches only, and every match lies inside a window. A pattern that cannot be anchored
+      (only NOT_IN or wildcard tokens, "!", no free lexeme flag) makes it run over the Doc.
     """
 
     MAX_SEQUENCES = 5000
+    _TEXT_ATTRS = ("LOWER", "NORM", "ORTH", "TEXT")
 
     def __init__(self, vocab: Any, forms: Any = None) -> None:
         self.vocab = vocab
@@ -453,16 +476,27 @@ class _TokenPatterns:
         self._validator = Matcher(vocab, validate=True)
         self.phrases = PhraseMatcher(vocab, attr="LOWER")
         self.longest_phrase = 1
-        self.first: dict[int, set[int]] = {}  # attr id -> hashes a Matcher match can start with
-        self.union: dict[int, set[int]] = {}  # attr id -> hashes any token of a match can have
-        self.longest_union: int | None = 0  # longest match of those patterns (None: unbounded)
-        self.longest_other = 0  # longest match of the other (bounded) patterns
         self.whole_doc = False
-        self._attrs: list[int] = []
-        self._first_keys: list[np.ndarray] = []  # per attr in _attrs: sorted hashes
-        self._union_keys: list[np.ndarray] = []
-        self._predicates = _HeadPredicates(vocab.lex_attr_getters.get(NORM))
-        self._flag: int | None = None
+        self.probes: list[_Probe] = []
+        # Anchors: attr id -> value hash -> probe indices; lexeme flag -> probe indices.
+        self._value_anchors: dict[int, dict[int, list[int]]] = {}
+        self._flag_anchors: dict[int, list[int]] = {}
+        self._flags: dict[str, int] = {}  # test description -> lexeme flag, shared
+        # One member flag for every unbounded pattern (a wider run is still a correct bound).
+        self._member: _LexemeTest | None = None
+        self._member_flag: int | None = None
+        self._member_stale = False
+        self._columns: list[int] = []
+        self._anchor_keys: list[np.ndarray] = []  # per value-anchor attr: sorted hashes
+        self._check_keys: dict[tuple[int, ...], np.ndarray] = {}
+        getters: dict[str, Any] = {"LOWER": str.lower, "ORTH": _identity, "TEXT": _identity}
+        norm = vocab.lex_attr_getters.get(NORM)
+        if forms is not None and norm is not None:  # NORM is the lemma only in this pipeline
+            getters["NORM"] = norm
+        for name, attr_id in IDS.items():
+            if attr_id in vocab.lex_attr_getters and attr_id < 64 and name.startswith(("IS_", "LIKE_")):
+                getters[name] = vocab.lex_attr_getters[attr_id]
+        self._getters = getters
 
     def __len__(self) -> int:
         return len(self.matcher) + len(self.phrases)
@@ -480,9 +514,21 @@ class _TokenPatterns:
             else:
                 self.matcher.add(key, [pattern])
                 self._index(pattern)
-        self._attrs = sorted(set(self.first) | set(self.union))
-        self._first_keys = [np.array(sorted(self.first.get(a, ())), dtype=np.uint64) for a in self._attrs]
-        self._union_keys = [np.array(sorted(self.union.get(a, ())), dtype=np.uint64) for a in self._attrs]
+        if self._member is not None and self._member_stale:
+            for lexeme in self.vocab:  # words seen before these tests were added
+                lexeme.set_flag(self._member_flag, self._member(lexeme.orth_))
+            self._member_stale = False
+        value_attrs = sorted(self._value_anchors)
+        check_attrs = {attr for p in self.probes for attr, _hashes in p.checks} - set(value_attrs)
+        self._columns = [
+            *value_attrs,
+            *sorted(check_attrs),
+            *sorted({*self._flag_anchors, *(p.member for p in self.probes if p.member)}),
+        ]
+        self._check_keys = {
+            hashes: np.array(hashes, dtype=np.uint64) for p in self.probes for _attr, hashes in p.checks
+        }
+        self._anchor_keys = [np.array(sorted(self._value_anchors[a]), dtype=np.uint64) for a in value_attrs]
 
     def _values(self, token: dict[str, Any]) -> list[str] | None:
         """The lower-case texts a token spec accepts, or None if it is not a plain value spec."""
@@ -521,85 +567,119 @@ class _TokenPatterns:
         sequences = {tuple(w for part in combo for w in part) for combo in itertools.product(*choices)}
         return sorted(seq for seq in sequences if seq)
 
+    def _tests(self, token: dict[str, Any]) -> list[tuple[str, str, Any]]:
+        """The token's specs that depend on the word alone, as (attr, op, value) tests; the
+        others (IS_SENT_START, LENGTH, ...) are dropped, which only widens what passes."""
+        tests: list[tuple[str, str, Any]] = []
+        for raw, value in token.items():
+            name = str(raw).upper()
+            name = "ORTH" if name == "TEXT" else name
+            if name == "OP" or name not in self._getters:
+                continue
+            if name in self._TEXT_ATTRS:
+                if isinstance(value, str):
+                    tests.append((name, "==", value))
+                elif isinstance(value, dict) and len(value) == 1:
+                    ((op, arg),) = value.items()
+                    if op in ("IN", "NOT_IN") and isinstance(arg, list) and all(isinstance(v, str) for v in arg):
+                        tests.append((name, op, frozenset(arg)))
+                    elif op == "REGEX" and isinstance(arg, str):
+                        tests.append((name, op, arg))
+            elif isinstance(value, bool):
+                tests.append((name, "==", value))
+        return tests
+
+    def _flag(self, alternatives: list[list[tuple[str, str, Any]]]) -> int | None:
+        """A lexeme flag for the tests (shared by equal tests), or None when none is free."""
+        label = repr(sorted(sorted(map(repr, tests)) for tests in alternatives))
+        if label not in self._flags:
+            try:
+                self._flags[label] = int(self.vocab.add_flag(_LexemeTest(self._getters, alternatives)))
+            except ValueError:  # every one of spaCy's 63 lexeme flags is taken
+                return None
+        return self._flags[label]
+
+    def _add_member(self, alternatives: list[list[tuple[str, str, Any]]]) -> int | None:
+        if self._member is None:
+            self._member = _LexemeTest(self._getters, [])
+            try:
+                self._member_flag = int(self.vocab.add_flag(self._member))
+            except ValueError:  # every one of spaCy's 63 lexeme flags is taken
+                self._member = None
+                return None
+        new = [tests for tests in alternatives if tests not in self._member.alternatives]
+        if new:
+            self._member.alternatives.extend(new)
+            self._member_stale = True  # add() refreshes the words seen before, once
+        return self._member_flag
+
+    @staticmethod
+    def _anchor(tests: list[tuple[str, str, Any]]) -> tuple[int, tuple[str, ...] | None] | None:
+        """(rank, (attr, *values) or None for a flag test) of a token as a pattern's anchor:
+        the fewer values the better; a REGEX or boolean test after any value list. NOT_IN
+        passes nearly every word and cannot anchor."""
+        for attr, op, value in tests:
+            if attr in _INDEXABLE and op == "==" and isinstance(value, str):
+                return 1, (attr, value)
+            if attr in _INDEXABLE and op == "IN":
+                return len(value), (attr, *sorted(value))
+        if any(op in ("REGEX", "IN") or (op == "==" and value is True) for _attr, op, value in tests):
+            return 10_000, None
+        return None
+
     def _index(self, pattern: list[dict[str, Any]]) -> None:
-        """Record where a Matcher pattern can begin and how far it can reach."""
-        spans = [_op_range(token) for token in pattern]
-        specs = [self._plain(token) for token in pattern]
-        heads: list[tuple[int, list[int]]] = []
-        for span, token in zip(spans, pattern, strict=True):
-            head = self._head(token)
-            if span is None or head is None:
+        """Anchor a Matcher pattern and record how far its matches reach around the anchor."""
+        ranges = [_op_range(token) for token in pattern]
+        tests = [self._tests(token) for token in pattern]
+        if any(r is None for r in ranges) or not pattern:
+            self.whole_doc = True
+            return
+        bounds = cast(list[tuple[int, int | None]], ranges)
+        best: tuple[int, int, tuple[str, ...] | None] | None = None
+        for index, (span, token_tests) in enumerate(zip(bounds, tests, strict=True)):
+            found = self._anchor(token_tests) if span[0] >= 1 else None
+            if found is not None and (best is None or found[0] < best[0]):
+                best = (found[0], index, found[1])
+        if best is None:
+            self.whole_doc = True
+            return
+        _rank, index, plain = best
+
+        def total(part: list[tuple[int, int | None]]) -> int | None:
+            highs = [high for _low, high in part]
+            return None if any(h is None for h in highs) else sum(cast(list[int], highs))
+
+        before, after = total(bounds[:index]), total(bounds[index:])
+        member = None
+        if before is None or after is None:
+            member = self._add_member([t for t in tests if t] if all(tests) else [[]])
+            if member is None:
                 self.whole_doc = True
                 return
-            heads.append(head)
-            if span[0] > 0:
-                break
-        else:  # every token optional
-            self.whole_doc = True
-            return
-        highs = [span[1] if span is not None else None for span in spans]
-        longest = None if any(h is None for h in highs) else sum(cast(list[int], highs))
-        if all(spec is not None for spec in specs):
-            # Every token of a match satisfies one of these specs, so a match ends before the
-            # first token that satisfies none of them: that bounds even "*" and "+".
-            for attr, hashes in cast(list[tuple[int, list[int]]], specs):
-                self.union.setdefault(attr, set()).update(hashes)
-            if longest is None or self.longest_union is None:
-                self.longest_union = None
-            else:
-                self.longest_union = max(self.longest_union, longest)
-        elif longest is not None:
-            self.longest_other = max(self.longest_other, longest)
-        else:
-            self.whole_doc = True
-            return
-        for attr, hashes in heads:
-            self.first.setdefault(attr, set()).update(hashes)
-
-    def _plain(self, token: dict[str, Any]) -> tuple[int, list[int]] | None:
-        """(attr id, accepted hashes) for a plain LOWER/NORM/ORTH value or IN-list spec."""
-        specs = [(str(k).upper(), v) for k, v in token.items() if str(k).upper() != "OP"]
-        if len(specs) != 1 or specs[0][0] not in _INDEXABLE:
-            return None
-        name, value = specs[0]
-        if isinstance(value, dict) and list(value) == ["IN"] and isinstance(value["IN"], list):
-            values = value["IN"]
-        elif isinstance(value, str):
-            values = [value]
-        else:
-            return None
-        if not all(isinstance(v, str) for v in values):
-            return None
-        return _INDEXABLE[name], [int(self.vocab.strings.add(v)) for v in values]
-
-    def _head(self, token: dict[str, Any]) -> tuple[int, list[int]] | None:
-        """Like _plain, or a REGEX / IN / NOT_IN test on the word's text, lower case or lemma,
-        which becomes a lexeme flag (attr id = the flag, accepted value 1)."""
-        plain = self._plain(token)
+        checks = []
+        for other, (span, token_tests) in enumerate(zip(bounds, tests, strict=True)):
+            found = self._anchor(token_tests) if span[0] >= 1 and other != index else None
+            if found is not None and found[1] is not None:
+                attr, *values = found[1]
+                wanted = tuple(sorted({int(self.vocab.strings.add(v)) for v in values}))
+                checks.append((_INDEXABLE[attr], wanted))
+        anchor_tests = tests[index]
+        flag = None
+        if plain is None:
+            flag = self._flag([[t for t in anchor_tests if t[1] != "NOT_IN"]])
+            if flag is None:
+                self.whole_doc = True
+                return
+        probe = len(self.probes)
+        self.probes.append(_Probe(before=before, after=after, member=member, checks=tuple(checks)))
         if plain is not None:
-            return plain
-        specs = [(str(k).upper(), v) for k, v in token.items() if str(k).upper() != "OP"]
-        if len(specs) != 1 or specs[0][0] not in ("LOWER", "ORTH", "TEXT", "NORM") or not isinstance(specs[0][1], dict):
-            return None
-        name, value = specs[0]
-        if name == "NORM" and self.forms is None:  # NORM is the lemma only in this pipeline
-            return None
-        if len(value) != 1:
-            return None
-        ((op, arg),) = value.items()
-        if op == "REGEX" and isinstance(arg, str):
-            test: tuple[str, str, Any] = (name, op, arg)
-        elif op in ("IN", "NOT_IN") and isinstance(arg, list) and all(isinstance(v, str) for v in arg):
-            test = (name, op, frozenset(arg))
+            attr, *values = plain
+            hashes = self._value_anchors.setdefault(_INDEXABLE[attr], {})
+            for value in values:
+                hashes.setdefault(int(self.vocab.strings.add(value)), []).append(probe)
         else:
-            return None
-        self._predicates.tests.append(test)
-        if self._flag is None:
-            self._flag = int(self.vocab.add_flag(self._predicates))
-        else:  # words seen before this test was added
-            for lexeme in self.vocab:
-                lexeme.set_flag(self._flag, self._predicates(lexeme.orth_))
-        return self._flag, [1]
+            assert flag is not None
+            self._flag_anchors.setdefault(flag, []).append(probe)
 
     def __call__(self, doc: Doc, ranges: Sequence[Sequence[int]] | None = None) -> list[tuple[int, int, int]]:
         """Matches as (key, start, end): phrase-expanded ones first, then the Matcher's.
@@ -621,50 +701,85 @@ class _TokenPatterns:
             return out
         if self.whole_doc:
             found = self.matcher(doc)
-            if ranges is not None:
-                found = [m for m in found if any(low <= m[1] < high for low, high in ranges)]
-            return out + found
-        values = doc.to_array(cast(Any, self._attrs)).reshape(n, len(self._attrs))
-        starts = np.flatnonzero(_any_in(values, self._first_keys))
+        else:
+            found = []
+            for low, high in self._windows(doc, n, ranges):
+                found.extend((key, low + start, low + end) for key, start, end in self.matcher(doc[low:high]))
         if ranges is not None:
-            starts = starts[[any(low <= s < high for low, high in ranges) for s in starts.tolist()]]
-        if not len(starts):
-            return out
-        ends = np.minimum(starts + self.longest_other, n)
-        if self.union:
-            outside = np.flatnonzero(~_any_in(values, self._union_keys))
-            following = np.searchsorted(outside, starts, side="right")
-            run_ends = np.append(outside, n)[following]
-            if self.longest_union is not None:
-                run_ends = np.minimum(run_ends, starts + self.longest_union)
-            ends = np.maximum(ends, run_ends)
-        window: list[int] | None = None
-        for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
-            if window is not None and start < window[1]:
-                window[1] = max(window[1], end)
+            found = [m for m in found if any(low <= m[1] < high for low, high in ranges)]
+        return out + found
+
+    def _windows(self, doc: Doc, n: int, ranges: Sequence[Sequence[int]] | None) -> list[list[int]]:
+        """Merged token windows that hold every match of the Matcher's patterns."""
+        columns = self._columns
+        values = doc.to_array(cast(Any, columns)).reshape(n, len(columns))
+        hits: list[tuple[int, int]] = []  # (anchor token, probe)
+        for column, keys in enumerate(self._anchor_keys):
+            column_values = values[:, column]
+            pos = np.searchsorted(keys, column_values)
+            pos[pos >= len(keys)] = 0
+            at = np.flatnonzero(keys[pos] == column_values)
+            if len(at):
+                lookup = self._value_anchors[columns[column]]
+                for token, value in zip(at.tolist(), column_values[at].tolist(), strict=True):
+                    hits.extend((token, probe) for probe in lookup[value])
+        for flag, probes in self._flag_anchors.items():
+            for token in np.flatnonzero(values[:, columns.index(flag)]).tolist():
+                hits.extend((token, probe) for probe in probes)
+        outside: dict[int, list[int]] = {}  # member flag -> tokens that are not members
+        present: dict[tuple[int, tuple[int, ...]], np.ndarray] = {}  # check -> running count of its words
+        windows: list[tuple[int, int]] = []
+        for token, index in hits:
+            probe = self.probes[index]
+            if probe.before is None or probe.after is None:
+                assert probe.member is not None
+                if probe.member not in outside:
+                    outside[probe.member] = np.flatnonzero(values[:, columns.index(probe.member)] == 0).tolist()
+                breaks = outside[probe.member]
+            if probe.before is None:
+                previous = bisect.bisect_left(breaks, token)
+                start = breaks[previous - 1] + 1 if previous else 0
+            else:
+                start = max(0, token - probe.before)
+            if probe.after is None:
+                following = bisect.bisect_left(breaks, token + 1)
+                end = breaks[following] if following < len(breaks) else n
+                end = max(end, token + 1)
+            else:
+                end = min(n, token + probe.after)
+            if ranges is not None and not any(start < high and low < end for low, high in ranges):
                 continue
-            if window is not None:
-                out.extend(self._run(doc, window))
-            window = [start, end]
-        if window is not None:
-            out.extend(self._run(doc, window))
-        return out
+            if all(self._present(present, values, check, start, end) for check in probe.checks):
+                windows.append((start, end))
+        merged: list[list[int]] = []
+        for start, end in sorted(windows):
+            if merged and start < merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], end)
+            else:
+                merged.append([start, end])
+        return merged
 
-    def _run(self, doc: Doc, window: list[int]) -> list[tuple[int, int, int]]:
-        low, high = window
-        return [(key, low + start, low + end) for key, start, end in self.matcher(doc[low:high])]
+    def _present(
+        self,
+        cache: dict[tuple[int, tuple[int, ...]], np.ndarray],
+        values: np.ndarray,
+        check: tuple[int, tuple[int, ...]],
+        start: int,
+        end: int,
+    ) -> bool:
+        """Whether a word of the check occurs in [start, end) (running counts, once per Doc)."""
+        counts = cache.get(check)
+        if counts is None:
+            keys = self._check_keys[check[1]]
+            column_values = values[:, self._columns.index(check[0])]
+            pos = np.searchsorted(keys, column_values)
+            pos[pos >= len(keys)] = 0
+            counts = cache[check] = np.concatenate(([0], np.cumsum(keys[pos] == column_values)))
+        return bool(counts[end] > counts[start])
 
 
-def _any_in(values: np.ndarray, keys: list[np.ndarray]) -> np.ndarray:
-    """Per row: does column i hold one of keys[i] (sorted) for some i."""
-    hit = np.zeros(len(values), dtype=bool)
-    for column, sorted_keys in enumerate(keys):
-        if not len(sorted_keys):
-            continue
-        pos = np.searchsorted(sorted_keys, values[:, column])
-        pos[pos >= len(sorted_keys)] = 0
-        hit |= sorted_keys[pos] == values[:, column]
-    return hit
+def _identity(string: str) -> str:
+    return string
 
 
 def _phrase_tokens(nlp: Language, phrase: str) -> Doc:
