@@ -29,23 +29,11 @@ from django.core.exceptions import ValidationError
 
 from intake.models import FormType, PersonRole, Sex
 from intake.validators import normalise_nhs_number, normalise_postcode, validate_nhs_number, validate_postcode
+from nlp.legacy_format import LEGACY_CSV_COLUMNS, LEGACY_CSV_REQUIRED_COLUMNS
+from nlp.matching import PersonRecord
 
-COLUMNS: tuple[str, ...] = (
-    "reference",
-    "received_date",
-    "form_type",
-    "role",
-    "given_name",
-    "family_name",
-    "other_names",
-    "date_of_birth",
-    "sex",
-    "address_line",
-    "postcode",
-    "nhs_number",
-    "narrative",
-)
-REQUIRED_COLUMNS: tuple[str, ...] = ("reference", "received_date", "form_type", "role")
+COLUMNS = LEGACY_CSV_COLUMNS
+REQUIRED_COLUMNS = LEGACY_CSV_REQUIRED_COLUMNS
 # Columns that describe the referral, not the person: they must agree across its rows.
 REFERRAL_COLUMNS: tuple[str, ...] = ("received_date", "form_type", "narrative")
 
@@ -105,6 +93,23 @@ class LegacyPerson:
     address_line: str
     postcode: str
     nhs_number: str
+
+    def person_record(self, *, key: str, referral_key: str, as_of: date) -> PersonRecord:
+        """The matcher's view of this row; ``as_of`` lets an age be read against the referral date."""
+        return PersonRecord(
+            key=key,
+            referral_key=referral_key,
+            role=self.role,
+            given_name=self.given_name,
+            family_name=self.family_name,
+            other_names=self.other_names,
+            date_of_birth=self.date_of_birth,
+            sex=self.sex,
+            postcode=self.postcode,
+            address_line=self.address_line,
+            nhs_number=self.nhs_number,
+            as_of=as_of,
+        )
 
 
 @dataclass

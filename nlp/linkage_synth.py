@@ -24,25 +24,11 @@ from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
 
+from nlp.legacy_format import LEGACY_CSV_COLUMNS
 from nlp.matching import PersonRecord
 
 DATA_DIR = Path(__file__).resolve().parent / "matching_data"
 
-LEGACY_CSV_COLUMNS: tuple[str, ...] = (
-    "reference",
-    "received_date",
-    "form_type",
-    "role",
-    "given_name",
-    "family_name",
-    "other_names",
-    "date_of_birth",
-    "sex",
-    "address_line",
-    "postcode",
-    "nhs_number",
-    "narrative",
-)
 
 _NARRATIVES = (
     "School reports the children often arrive hungry and in unwashed clothes.",

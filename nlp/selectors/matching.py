@@ -15,7 +15,6 @@ from nlp.matching import (
     BLOCKING_KEY_NAMES,
     MatchModel,
     NormalisedPerson,
-    PersonRecord,
     ReferralMatch,
     person_blocking_lookups,
     person_normalise,
@@ -155,22 +154,7 @@ def legacy_referral_matches(
     """
     new_key = f"csv:{referral.reference}"
     people = [
-        person_normalise(
-            PersonRecord(
-                key=str(row.row),
-                referral_key=new_key,
-                role=row.role,
-                given_name=row.given_name,
-                family_name=row.family_name,
-                other_names=row.other_names,
-                date_of_birth=row.date_of_birth,
-                sex=row.sex,
-                postcode=row.postcode,
-                address_line=row.address_line,
-                nhs_number=row.nhs_number,
-                as_of=referral.received_date,
-            )
-        )
+        person_normalise(row.person_record(key=str(row.row), referral_key=new_key, as_of=referral.received_date))
         for row in referral.people
     ]
     stored_id = referral_id_for_reference(reference=referral.reference)

@@ -560,20 +560,7 @@ def _import_batch(batch: list[LegacyReferral]) -> list[int]:
                     "nhs_number": row.nhs_number,
                 }
             )
-            record = PersonRecord(
-                key="",
-                referral_key=str(referral_id),
-                role=row.role,
-                given_name=row.given_name,
-                family_name=row.family_name,
-                other_names=row.other_names,
-                date_of_birth=row.date_of_birth,
-                sex=row.sex,
-                postcode=row.postcode,
-                address_line=row.address_line,
-                nhs_number=row.nhs_number,
-                as_of=item.received_date,
-            )
+            record = row.person_record(key="", referral_key=str(referral_id), as_of=item.received_date)
             normalised.append(matching.person_normalise(record))
     person_ids = _bulk_insert(Person, person_rows, returning=True)
     _bulk_insert(
