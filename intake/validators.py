@@ -8,6 +8,10 @@ from fnmatch import fnmatch
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from intake.nhs_numbers import nhs_number_is_valid, normalise_nhs_number
+
+__all__ = ["nhs_number_is_valid", "normalise_nhs_number"]  # re-exported for the forms and importer
+
 # Full UK postcode, any spacing or case (BS 7666 shape, plus GIR 0AA).
 _POSTCODE_RE = re.compile(
     r"^(GIR ?0AA|[A-PR-UWYZ]"
@@ -32,24 +36,6 @@ def is_valid_postcode(value: str) -> bool:
 def validate_postcode(value: str) -> None:
     if not is_valid_postcode(value):
         raise ValidationError("Enter a real postcode, like ME4 4TR", code="invalid_postcode")
-
-
-def normalise_nhs_number(value: str) -> str:
-    return re.sub(r"[\s-]+", "", value or "")
-
-
-def nhs_number_is_valid(value: str) -> bool:
-    """Modulus 11 check on a 10-digit NHS number (NHS Data Dictionary)."""
-    digits = normalise_nhs_number(value)
-    if not re.fullmatch(r"[0-9]{10}", digits):
-        return False
-    total = sum(int(d) * w for d, w in zip(digits[:9], range(10, 1, -1), strict=True))
-    check = 11 - (total % 11)
-    if check == 11:
-        check = 0
-    if check == 10:
-        return False
-    return check == int(digits[9])
 
 
 def validate_nhs_number(value: str) -> None:

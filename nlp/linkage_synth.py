@@ -24,6 +24,7 @@ from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
 
+from intake.nhs_numbers import nhs_check_digit
 from nlp.legacy_format import LEGACY_CSV_COLUMNS
 from nlp.matching import PersonRecord
 
@@ -263,11 +264,10 @@ class SynthDataset:
 def nhs_number_make(rng: random.Random) -> str:
     """A random NHS number with a valid modulus-11 check digit."""
     while True:
-        digits = [rng.randrange(10) for _ in range(9)]
-        check = 11 - sum(d * w for d, w in zip(digits, range(10, 1, -1), strict=True)) % 11
-        check = 0 if check == 11 else check
-        if check != 10:
-            return "".join(map(str, digits)) + str(check)
+        first_nine = "".join(str(rng.randrange(10)) for _ in range(9))
+        check = nhs_check_digit(first_nine)
+        if check is not None:
+            return first_nine + str(check)
 
 
 class _Generator:

@@ -36,6 +36,8 @@ from typing import Any
 import jellyfish
 from rapidfuzz.distance import OSA, JaroWinkler
 
+from intake.nhs_numbers import nhs_number_is_valid
+
 DATA_DIR = Path(__file__).resolve().parent / "matching_data"
 MODEL_PATH = DATA_DIR / "model.json"
 
@@ -309,14 +311,8 @@ def normalise_postcode(value: str) -> tuple[str, str, str]:
     return "", "", ""
 
 
-def nhs_number_valid(value: str) -> bool:
-    """Modulus 11 check on a 10-digit NHS number."""
-    if len(value) != 10 or not value.isdigit():
-        return False
-    total = sum(int(d) * w for d, w in zip(value[:9], range(10, 1, -1), strict=True))
-    check = 11 - total % 11
-    check = 0 if check == 11 else check
-    return check != 10 and check == int(value[9])
+# The matcher's name for the one modulus-11 check (intake/nhs_numbers.py has no Django imports).
+nhs_number_valid = nhs_number_is_valid
 
 
 def person_normalise(record: PersonRecord) -> NormalisedPerson:
