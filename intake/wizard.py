@@ -32,6 +32,7 @@ from intake import forms as step_forms
 from intake import steps
 from intake.emails import resume_link_request
 from intake.models import Draft, FormType
+from intake.recording_prompts import recording_prompts
 from intake.selectors import draft_get
 from intake.services import (
     DRAFT_META,
@@ -688,7 +689,13 @@ class JourneyWizard(NamedUrlWizardView):
             }
         )
         if step == steps.CHECK_ANSWERS:
-            context["sections"] = self.summary_sections()
+            answered = self.answered_forms()
+            context["sections"] = self.summary_sections(answered)
+            context["recording_prompts"] = [
+                {"prompt": prompt, "change_url": f"{self.get_step_url(prompt.step)}?change=1"}
+                for prompt in recording_prompts(cleaned_answers(answered))
+                if prompt.step in answered
+            ]
             context["email_warning"] = self.email_warning()
         if is_formset(form):
             removed = self.storage.meta.get(REMOVED)
@@ -704,14 +711,20 @@ class JourneyWizard(NamedUrlWizardView):
         response: HttpResponse = self.render_to_response(context)
         return response
 
-    def summary_sections(self) -> list[dict[str, Any]]:
-        sections: list[dict[str, Any]] = []
+    def answered_forms(self) -> dict[str, Any]:
+        """Question step -> its bound form, for the steps whose stored answers are valid, in journey order."""
+        answered: dict[str, Any] = {}
         for step in self.get_form_list():
             if step in steps.NON_QUESTION_STEPS:
                 continue
             form = self.get_form(step, data=self.storage.get_step_data(step))
-            if not form.is_valid():
-                continue
+            if form.is_valid():
+                answered[step] = form
+        return answered
+
+    def summary_sections(self, answered: dict[str, Any]) -> list[dict[str, Any]]:
+        sections: list[dict[str, Any]] = []
+        for step, form in answered.items():
             change_url = f"{self.get_step_url(step)}?change=1"
             if is_formset(form) and form.summary_style == "rows":
                 rows = [item_summary_row(sub, noun=form.noun) for sub in form.forms if sub.cleaned_data]
