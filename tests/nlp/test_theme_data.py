@@ -1,0 +1,38 @@
+"""Every labelled theme file obeys the labelling format: known codes, unique ids, no theme also hypothetical."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from nlp.evaluation import read_gold
+from nlp.pipeline import load_pattern_set
+
+THEME_DATA = Path(__file__).resolve().parents[1] / "data" / "themes"
+FILES = sorted(THEME_DATA.glob("*.jsonl"))
+
+
+def test_the_tuning_and_held_out_files_are_all_here():
+    assert {f.name for f in FILES} >= {"dev.jsonl", "holdout.jsonl", "tune_referrals.jsonl", "tune_reviews.jsonl"}
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_labelled_file_is_well_formed(path):
+    codes = set(load_pattern_set().themes)
+    records = read_gold(path, known_codes=codes)  # raises on bad JSON or an unknown code
+    assert len(records) >= 400
+    ids = Counter(r.id for r in records)
+    assert [i for i, n in ids.items() if n > 1] == []
+    assert [r.id for r in records if r.themes & r.hypothetical] == []
+    assert len({r.text for r in records}) == len(records)
+    positives = Counter(code for r in records for code in r.themes)
+    assert min(positives[code] for code in codes) >= 15, positives
+
+
+def test_no_passage_is_shared_between_tuning_and_held_out_files():
+    held_out = {r.text for r in read_gold(THEME_DATA / "holdout.jsonl")}
+    for path in FILES:
+        if path.name != "holdout.jsonl":
+            assert held_out.isdisjoint(r.text for r in read_gold(path)), path.name
