@@ -11,7 +11,8 @@ For each size (number of imported referrals) and each database, in one run:
      median and p95, the candidate-set size, and referral-level precision/recall of the
      links against the generator's ground truth.
 
-    .venv/bin/python bench/bench_matching.py --sizes 10000,100000 --db sqlite,postgres
+    .venv/bin/python bench/bench_matching.py --sizes 10000,100000 --db sqlite,postgres \
+        --postgres-url postgres://postgres@127.0.0.1:5432/bench_match
     .venv/bin/python bench/bench_matching.py --sizes 340000 --db postgres     # ~1M people
 
 Figures are printed as a table and as one JSON line per (size, database).
@@ -30,10 +31,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
-PG_BENCH_DB = "bench_matching"
+PG_DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/bench_matching"
 REFERRALS_PER_FAMILY = 3.08  # measured on the generator: 3,000 families -> 9,238 referrals
 
 
@@ -77,18 +78,25 @@ def run_measured(args: list[str], env: dict[str, str]) -> tuple[float, float, fl
     return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, text
 
 
-def fresh_database(kind: str, size: int, workdir: Path) -> str:
+def fresh_database(kind: str, size: int, workdir: Path, postgres_url: str) -> str:
+    """An empty database: a new SQLite file, or the PostgreSQL database of `postgres_url` recreated."""
     if kind == "sqlite":
         path = workdir / f"bench_{size}.sqlite3"
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         return f"sqlite:///{path}"
     import psycopg
+    from psycopg import sql
 
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {PG_BENCH_DB}")
-        conn.execute(f"CREATE DATABASE {PG_BENCH_DB}")
-    return f"postgres://postgres@127.0.0.1:5432/{PG_BENCH_DB}"
+    target = urlsplit(postgres_url)
+    name = target.path.lstrip("/")
+    if not name or name in {"postgres", "test", "template0", "template1"}:
+        raise SystemExit(f"--postgres-url must name a database of its own to drop and recreate, not {name!r}")
+    admin = urlunsplit(target._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return postgres_url
 
 
 def prepare_data(size: int, samples: int, seed: int, workdir: Path) -> tuple[Path, Path, int, int]:
@@ -224,6 +232,11 @@ def main() -> None:
     parser.add_argument("--db", default="sqlite,postgres", help="sqlite, postgres or both")
     parser.add_argument("--samples", type=int, default=200, help="held-out new referrals to match")
     parser.add_argument("--seed", type=int, default=4242)
+    parser.add_argument(
+        "--postgres-url",
+        default=PG_DEFAULT_URL,
+        help="PostgreSQL database to DROP and recreate for each size (never `test` or `postgres`)",
+    )
     parser.add_argument("--workdir", default=str(Path(tempfile.gettempdir()) / "bench_matching"))
     parser.add_argument("--worker", choices=["match"], help=argparse.SUPPRESS)
     parser.add_argument("--new-csv", help=argparse.SUPPRESS)
@@ -242,7 +255,7 @@ def main() -> None:
         import_csv, new_csv, rows, referrals = prepare_data(size, args.samples, args.seed, workdir)
         print(f"# generated {referrals} referrals / {rows} people in {time.perf_counter() - start:.1f}s", flush=True)
         for kind in args.db.split(","):
-            url = fresh_database(kind, size, workdir)
+            url = fresh_database(kind, size, workdir, args.postgres_url)
             env = child_env(url)
             run_child([python, "manage.py", "migrate", "-v0"], env)
             load = os.getloadavg()[0]

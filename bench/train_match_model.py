@@ -11,8 +11,10 @@ Labels of the synthetic generator are used only to pick the band thresholds and 
 training seed, and to report how close EM came to the true m. The role agreement of referral
 links (how often a mother in two referrals of one family is the same mother) is estimated by
 EM too, without labels. 'likely' is the lowest threshold with referral precision >= 0.985 and
-'possible' the highest with referral recall >= 0.995 on the training seed; training fails when
-that recall cannot be reached.
+'possible' the highest with referral recall >= 0.992 on the training seed; training fails when
+that recall cannot be reached. (0.995 until the blocking keys were made selective for scale:
+the floor is now 0.994 on the training seed, and the last 0.3% of recall cost 'possible' a
+fifth of its precision: surname-only candidates right about once in a hundred.)
 
     .venv/bin/python bench/train_match_model.py [--families 6000] [--train-seed 101] [--check-seed 202]
 """
@@ -260,7 +262,7 @@ def main() -> None:
         "--precision-target", type=float, default=0.985, help="referral precision at 'likely' on the training seed"
     )
     parser.add_argument(
-        "--recall-target", type=float, default=0.995, help="referral recall with 'possible' on the training seed"
+        "--recall-target", type=float, default=0.992, help="referral recall with 'possible' on the training seed"
     )
     args = parser.parse_args()
     started = time.perf_counter()
@@ -376,6 +378,14 @@ def main() -> None:
         # A full date of birth in another year: look-alike families (same names), not typos.
         {"nhs_conflict": 0.5, "dob_conflict": 0.05, "name_only": 0.5},
         {"nhs_conflict": 0.5, "twins": 0.5, "role_conflict": 0.5, "dob_conflict": 0.05, "name_only": 0.5},
+        # EM puts ~5% of true matches at a conflicting full date of birth (labels say 0.3%): the
+        # namesakes of look-alike families in its sessions. Stronger caps for 'possible' to use.
+        {"nhs_conflict": 0.5, "dob_conflict": 0.01, "name_only": 0.5},
+        {"nhs_conflict": 0.5, "dob_conflict": 0.002, "name_only": 0.5},
+        # A surname alone ("Baby Smith"), with no date of birth or postcode sector to back it.
+        {"nhs_conflict": 0.5, "name_only": 0.5, "surname_only": 0.01},
+        {"nhs_conflict": 0.5, "dob_conflict": 0.01, "name_only": 0.5, "surname_only": 0.01},
+        {"nhs_conflict": 0.5, "dob_conflict": 0.002, "name_only": 0.5, "surname_only": 0.002},
     )
     for caps in candidate_caps:
         run = linkage_run(sweep_data, MatchModel(params_with(caps, role_agreement, {"likely": 0.9, "possible": 0.5})))

@@ -101,22 +101,31 @@ LEVEL_INDEX: dict[str, dict[str, int]] = {
 }
 LEVEL_LABEL: dict[str, dict[str, str]] = {f: dict(levels) for f, levels in FIELD_LEVELS.items()}
 
+# Every key combines two pieces of evidence, so that no key value is shared by a fixed share of
+# all people (a date of birth alone, a surname alone, a postcode sector with a given name): the
+# candidate set then grows with the data only as fast as the rarest piece does. Measured at 1M
+# people (bench/bench_matching.py): median candidates per referral 866 -> see the report.
 BLOCKING_KEY_NAMES: tuple[str, ...] = (
     "nhs",  # valid NHS number
-    "dob",  # ISO date of birth
-    "dob_swap",  # year + {day, month} unordered: a day-month swap gives the same value
+    "dob_given",  # ISO date of birth + first letter of the given name
+    "dob_family",  # ISO date of birth + first letter of the family name (a nickname, another initial)
+    "dob_swap",  # year + {day, month} unordered + family initial: a day-month swap gives the same value
     "name_phon",  # metaphone(given) + metaphone(family): adults without a date of birth; also looked
     # up with the metaphone of every name in the given name's nickname groups ("Mandy" -> "Amanda")
     "fam_phon_dob_md",  # metaphone(family) + month-day: nickname or year typo
     "given_phon_dob_ym",  # metaphone(given) + year-month: changed surname + day typo
-    "given_phon_pc_sector",  # changed surname, no date of birth, same area
     "alias_phon",  # metaphone(given) + metaphone(an alias surname); looked up in name_phon too
     "name_sdx",  # soundex of given and family, order-free: spelling variants, no date of birth
-    "child_fam_phon_yob",  # children: metaphone(family) + year of birth or expected year (unborn -> born)
-    "given2_fam_phon",  # first two letters of the given name + metaphone(family): late typos ("Bellq")
+    "unborn_fam_yob",  # unborn child: metaphone(family) + expected year; born children look it up
+    # with their year of birth +/-1 (only unborn records are indexed: a surname and a year alone
+    # were hundreds of children at a million people)
+    "given3_fam_phon",  # first three letters of the given name + metaphone(family): late typos,
+    # truncations ("Isabie" for "Isabelle", "Dani" for "Daniela")
     "postcode",  # full postcode: the household, whatever the names (blank, changed or swapped)
-    "nameless_fam",  # no given name: child/adult + metaphone(family), any area (an unborn child
-    # recorded without an expected date or postcode); named people of the same kind look it up
+    "nameless_fam",  # no given name: child/adult + metaphone(family) + postcode district ("-" when
+    # none); people of the same kind look up their own district and "-"
+    "nameless_fam_yob",  # no given name but a date: child/adult + metaphone(family) + year of birth;
+    # anyone with a year of birth looks it up +/-1, so a nameless record is found after a move
 )
 
 # Names that mean "not known" rather than a name.
@@ -222,7 +231,7 @@ class ReferralMatch:
 # --------------------------------------------------------------------------------------------
 
 
-@cache
+@lru_cache(maxsize=65536)  # bounded: an import sees a million distinct spellings
 def _fold(text: str) -> str:
     """Lower-case ascii letters, spaces and hyphens (accents dropped, apostrophes joined)."""
     decomposed = unicodedata.normalize("NFKD", text)
@@ -386,17 +395,19 @@ def person_blocking_keys(person: NormalisedPerson) -> dict[str, str | None]:
     p = person
     exact_dob = p.dob if p.dob_kind == "exact" else None
     swap = None
-    if exact_dob and p.dob_day and p.dob_month and p.dob_day <= 12 and p.dob_day != p.dob_month:
+    if exact_dob and p.family_first and p.dob_day and p.dob_month and p.dob_day <= 12 and p.dob_day != p.dob_month:
         lo, hi = sorted((p.dob_day, p.dob_month))
-        swap = f"{p.dob_year}:{lo:02d}{hi:02d}"
+        swap = f"{p.dob_year}:{lo:02d}{hi:02d}:{p.family_first[0]}"
     # Order-free, so that a swapped given/family name gives the same key.
     name_phon = ":".join(sorted((p.given_phon, p.family_phon))) if p.given_phon and p.family_phon else None
     name_sdx = (
         ":".join(sorted((_sdx(p.given_first), _sdx(p.family_first)))) if p.given_first and p.family_first else None
     )
+    nameless = not p.given_first and bool(p.family_phon)
     return {
         "nhs": p.nhs or None,
-        "dob": exact_dob,
+        "dob_given": f"{exact_dob}:{p.given_first[0]}" if exact_dob and p.given_first else None,
+        "dob_family": f"{exact_dob}:{p.family_first[0]}" if exact_dob and p.family_first else None,
         "dob_swap": swap,
         "name_phon": name_phon,
         "fam_phon_dob_md": (
@@ -407,22 +418,26 @@ def person_blocking_keys(person: NormalisedPerson) -> dict[str, str | None]:
         "given_phon_dob_ym": f"{p.given_phon}:{p.dob_year}{p.dob_month:02d}"
         if p.given_phon and exact_dob and p.dob_month
         else None,
-        "given_phon_pc_sector": f"{p.given_phon}:{p.pc_sector}" if p.given_phon and p.pc_sector else None,
         "alias_phon": ":".join(sorted((p.given_phon, p.alias_family_phon)))
         if p.given_phon and p.alias_family_phon
         else None,
         "name_sdx": name_sdx,
-        "child_fam_phon_yob": (
-            f"{p.family_phon}:{p.dob_year}"
-            if p.role == "child" and p.family_phon and p.dob_year and p.dob_kind != "age"
-            else None
-        ),
-        "given2_fam_phon": f"{p.given_first[:2]}:{p.family_phon}"
-        if len(p.given_first) >= 2 and p.family_phon
+        "unborn_fam_yob": f"{p.family_phon}:{p.dob_year}"
+        if p.role == "child" and p.family_phon and p.dob_year and p.dob_kind == "expected"
+        else None,
+        "given3_fam_phon": f"{p.given_first[:3]}:{p.family_phon}"
+        if len(p.given_first) >= 3 and p.family_phon
         else None,
         "postcode": p.postcode or None,
-        "nameless_fam": f"{_kind(p)}:{p.family_phon}" if not p.given_first and p.family_phon else None,
+        "nameless_fam": f"{_kind(p)}:{p.family_phon}:{p.pc_district or '-'}" if nameless else None,
+        "nameless_fam_yob": f"{_kind(p)}:{p.family_phon}:{p.dob_year}"
+        if nameless and p.dob_year and p.dob_kind in _DATED_KINDS
+        else None,
     }
+
+
+# Kinds of date of birth that give a year worth blocking on (an age gives a year +/-1 only).
+_DATED_KINDS = frozenset({"exact", "expected"})
 
 
 def _kind(person: NormalisedPerson) -> str:
@@ -441,12 +456,17 @@ def person_blocking_lookups(person: NormalisedPerson) -> dict[str, frozenset[str
         lookups.setdefault("name_phon", set()).add(keys["alias_phon"])
     if keys["name_phon"]:
         lookups.setdefault("alias_phon", set()).add(keys["name_phon"])
-    if keys["child_fam_phon_yob"] and person.dob_year:
-        # A birth in early January was expected in December (and the other way round).
-        lookups["child_fam_phon_yob"].update(f"{person.family_phon}:{person.dob_year + d}" for d in (-1, 1))
+    if person.family_phon and person.dob_year and person.dob_kind in _DATED_KINDS | {"age"}:
+        years = (person.dob_year - 1, person.dob_year, person.dob_year + 1)
+        if person.role == "child":
+            # An unborn child's expected date becomes a date of birth, maybe across a new year.
+            lookups["unborn_fam_yob"] = {f"{person.family_phon}:{year}" for year in years}
+        # An earlier record without a given name ("Baby Smith", "Ms Kaur") but with a date.
+        lookups["nameless_fam_yob"] = {f"{_kind(person)}:{person.family_phon}:{year}" for year in years}
     if person.family_phon:
-        # An earlier "Unborn Smith" (or an adult recorded by surname only) may be this person.
-        lookups.setdefault("nameless_fam", set()).add(f"{_kind(person)}:{person.family_phon}")
+        # An earlier record without a given name in the same district, or with no postcode.
+        prefix = f"{_kind(person)}:{person.family_phon}:"
+        lookups["nameless_fam"] = {prefix + "-"} | ({prefix + person.pc_district} if person.pc_district else set())
     if person.given_first and person.family_phon:
         # A nickname ("Mandy" for "Amanda") with nothing else shared: the group's other names.
         variants = {
@@ -529,9 +549,13 @@ def _given_partial(a: NormalisedPerson, b: NormalisedPerson) -> bool:
     ga, gb = a.given_first, b.given_first
     if (len(ga) == 1 or len(gb) == 1) and ga[0] == gb[0]:
         return True
-    tokens_a = set(a.given.split()) | set(filter(None, a.alias_given.split("|")))
-    tokens_b = set(b.given.split()) | set(filter(None, b.alias_given.split("|")))
-    return not tokens_a.isdisjoint(tokens_b)
+    return not _given_tokens(a.given, a.alias_given).isdisjoint(_given_tokens(b.given, b.alias_given))
+
+
+@lru_cache(maxsize=16384)
+def _given_tokens(given: str, alias_given: str) -> frozenset[str]:
+    # The same few people are compared with every candidate of a referral: split them once.
+    return frozenset(given.split()) | frozenset(filter(None, alias_given.split("|")))
 
 
 def _family_level(a: NormalisedPerson, b: NormalisedPerson, given_level: str) -> str:
@@ -644,6 +668,7 @@ def comparison_levels(a: NormalisedPerson, b: NormalisedPerson) -> dict[str, str
 # Levels that namesakes in another family rarely share (an NHS number agreeing is checked apart).
 _DOB_CORROBORATES = frozenset({"exact", "swapped", "typo", "month", "expected"})
 _POSTCODE_CORROBORATES = frozenset({"exact", "sector"})
+_NO_GIVEN_AGREEMENT = frozenset({"missing", "different"})
 
 
 def _logit(probability: float) -> float:
@@ -706,6 +731,10 @@ class MatchModel:
         # Names (and sex, role) agree but nothing that namesakes rarely share does: no NHS number, no
         # date of birth closer than the year, no postcode sector. Namesakes in another family.
         self.cap_name_only: float | None = caps.get("name_only")
+        # Only a surname agrees (no given name, or another one), with nothing that a namesake in
+        # another family rarely shares: "Baby Smith" and any Smith. Weights treat an agreeing
+        # surname as independent of the rest; in a town, a surname alone is a weak clue.
+        self.cap_surname_only: float | None = caps.get("surname_only")
         aggregation = params.get("aggregation", {})
         # P(a new person and a prior person of these roles are the same | the two referrals are
         # about one family), estimated by EM on training data (bench/train_match_model.py).
@@ -713,6 +742,7 @@ class MatchModel:
             str(k): float(v) for k, v in aggregation.get("role_agreement", {}).items()
         }
         self.show_pair_min_score: float = float(aggregation.get("show_pair_min_score", 0.5))
+        self._prior_weights: dict[int | None, float] = {}
 
     @property
     def prior(self) -> float:
@@ -724,7 +754,11 @@ class MatchModel:
         return min(self.matches_per_record / n, 0.5)
 
     def prior_weight(self, population: int | None = None) -> float:
-        return _logit(self.prior_for(population))
+        # Asked once per compared pair with the same population: remembered (a few sizes at most).
+        weight = self._prior_weights.get(population)
+        if weight is None:
+            weight = self._prior_weights[population] = _logit(self.prior_for(population))
+        return weight
 
     @classmethod
     def load(cls, path: Path | str) -> MatchModel:
@@ -783,12 +817,13 @@ class MatchModel:
             ):
                 if conflict and cap is not None:
                     conflict_cap = cap if conflict_cap is None else min(conflict_cap, cap)
-            if (
-                self.cap_name_only is not None
-                and levels["date_of_birth"] not in _DOB_CORROBORATES
-                and levels["postcode"] not in _POSTCODE_CORROBORATES
-            ):
+            uncorroborated = (
+                levels["date_of_birth"] not in _DOB_CORROBORATES and levels["postcode"] not in _POSTCODE_CORROBORATES
+            )
+            if uncorroborated and self.cap_name_only is not None:
                 total = min(total, _logit(self.cap_name_only) - prior_weight)
+            if uncorroborated and self.cap_surname_only is not None and levels["given_name"] in _NO_GIVEN_AGREEMENT:
+                total = min(total, _logit(self.cap_surname_only) - prior_weight)
         if conflict_cap is not None:
             total = min(total, _logit(conflict_cap) - prior_weight)
         return PersonComparison(

@@ -116,8 +116,9 @@ class NameFrequency(models.Model):
     """How many indexed people share a normalised name, for term-frequency adjustment.
 
     kind is "given_name" (NormalisedPerson.given_first), "family_name" (.family) or "total"
-    (value "", count = all indexed people). Counts are recomputed, not incremented, so a
-    re-run never drifts.
+    (value "", count = all indexed people). Each submission moves the counts by atomic
+    increments (services.matching.name_counts_apply); name_frequencies_rebuild recounts them
+    from PersonKey in one set-based statement per kind, so any drift is corrected.
     """
 
     TOTAL = "total"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from nlp.legacy_csv import COLUMNS, LegacyCsv, LegacyCsvFileError, RowError
+from nlp.legacy_csv import COLUMNS, LegacyCsv, LegacyCsvFileError, ReferenceStore, RowError
 
 HEADER = ",".join(COLUMNS)
 
@@ -271,3 +271,65 @@ def test_windows_line_endings_and_multi_line_narratives_keep_row_numbers(tmp_pat
     path.write_bytes(("\r\n".join(lines) + "\r\n").encode("utf-8"))
     errors, _reader = check(path)
     assert [(e.row, e.line, e.column) for e in errors] == [(2, 4, "role")]
+
+
+def test_scattered_rows_come_back_grouped_through_the_disk_store(tmp_path, monkeypatch):
+    # A tiny cache forces states out to disk and back; rows of each reference are scattered.
+    monkeypatch.setattr(ReferenceStore, "CACHE_SIZE", 8)
+    monkeypatch.setattr(ReferenceStore, "PAGE", 3)
+    references = [f"R{n}" for n in range(40)]
+    lines = [row(reference=ref, given_name=f"child{n}") for n, ref in enumerate(references)]
+    lines += [row(reference=ref, role="mother", narrative=f"note {ref}") for ref in reversed(references)]
+    errors, reader = check(write(tmp_path, *lines))
+    assert errors == []
+    assert reader.summary is not None
+    assert not reader.summary.grouped
+    referrals = list(reader.referrals())
+    assert [r.reference for r in referrals] == references
+    for n, referral in enumerate(referrals):
+        assert [p.row for p in referral.people] == [n + 1, 80 - n]
+        assert [p.given_name for p in referral.people] == [f"child{n}", ""]
+        assert referral.narrative == f"note {referral.reference}"
+        assert referral.received_date == date(2020, 1, 2)
+
+
+def test_grouped_file_streams_and_blank_referral_values_are_found_after_eviction(tmp_path, monkeypatch):
+    monkeypatch.setattr(ReferenceStore, "CACHE_SIZE", 4)
+    lines = [row(reference=f"R{n}") for n in range(20)] + [row(reference="LAST", form_type="")]
+    errors, reader = check(write(tmp_path, *lines))
+    assert [(e.row, e.column) for e in errors] == [(21, "form_type")]
+    assert reader.summary is not None
+    assert reader.summary.grouped
+    assert list(reader.summary.references) == [f"R{n}" for n in range(20)] + ["LAST"]
+
+
+def test_pass_one_memory_does_not_grow_with_the_number_of_references(tmp_path, monkeypatch):
+    # Both sizes fill the cache and a page of the final read, so only growth with size is left.
+    monkeypatch.setattr(ReferenceStore, "CACHE_SIZE", 64)
+    monkeypatch.setattr(ReferenceStore, "PAGE", 100)
+
+    def peak_for(references: int) -> int:
+        path = tmp_path / f"refs_{references}.csv"
+        path.write_text("\n".join([HEADER, *(row(reference=f"R{n}") for n in range(references))]) + "\n")
+        tracemalloc.start()
+        try:
+            with LegacyCsv(path, today=date(2025, 6, 1)) as reader:
+                assert reader.check(on_error=lambda error: None).referral_count == references
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    small, large = peak_for(1_000), peak_for(10_000)
+    # A dict of every reference's summary grew by ~450 bytes a reference (4 MB here).
+    assert large - small < 200_000
+
+
+def test_close_removes_the_temporary_store(tmp_path):
+    errors, reader = check(write(tmp_path, row(), row(reference="R2")))
+    assert errors == []
+    assert reader.summary is not None
+    store = reader.summary.references.connection.execute("PRAGMA database_list").fetchone()[2]
+    assert Path(store).exists()
+    reader.close()
+    assert not Path(store).exists()
+    assert not Path(store).parent.exists()

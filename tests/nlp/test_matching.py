@@ -83,7 +83,8 @@ def test_blocking_keys_have_the_fixed_names() -> None:
         person_normalise(person(given_name="Amy", family_name="Khan", date_of_birth=date(2015, 3, 4)))
     )
     assert tuple(keys) == BLOCKING_KEY_NAMES
-    assert keys["dob"] == "2015-03-04"
+    assert keys["dob_given"] == "2015-03-04:a"
+    assert keys["dob_family"] == "2015-03-04:k"
     assert all(v is None or isinstance(v, str) for v in keys.values())
 
 
@@ -91,9 +92,51 @@ def test_day_month_swap_and_swapped_name_order_share_blocking_keys() -> None:
     a = person_normalise(person(given_name="Amy", family_name="Khan", date_of_birth=date(2015, 3, 4)))
     b = person_normalise(person(given_name="Khan", family_name="Amy", date_of_birth=date(2015, 4, 3)))
     ka, kb = person_blocking_keys(a), person_blocking_keys(b)
-    assert ka["dob"] != kb["dob"]
-    assert ka["dob_swap"] == kb["dob_swap"] is not None
+    assert ka["dob_given"] != kb["dob_given"]
+    assert ka["dob_swap"] != kb["dob_swap"]  # the surname differs too: two changes, not one
+    c = person_normalise(person(given_name="Amy", family_name="Khan", date_of_birth=date(2015, 4, 3)))
+    assert ka["dob_swap"] == person_blocking_keys(c)["dob_swap"] is not None
     assert ka["name_phon"] == kb["name_phon"] is not None
+
+
+def _candidates(prior: PersonRecord, new: PersonRecord) -> list[str]:
+    index = CandidateIndex()
+    index.add(person_normalise(prior))
+    return [c.key for c in index.candidates(person_normalise(new))]
+
+
+def test_an_unborn_child_is_found_by_the_born_child_across_a_new_year() -> None:
+    unborn = person("p", "OLD", given_name="Unborn", family_name="Khan", expected_date=date(2020, 12, 20))
+    born = person("n", "NEW", given_name="Amir", family_name="Khan", date_of_birth=date(2021, 1, 3))
+    assert _candidates(unborn, born) == ["p"]
+
+
+def test_born_children_sharing_only_a_surname_and_a_year_are_not_candidates() -> None:
+    # The surname + year key is indexed for unborn children only: for born ones it was
+    # hundreds of candidates at a million people.
+    a = person("p", "OLD", given_name="Amir", family_name="Khan", date_of_birth=date(2021, 5, 3), postcode="ME4 6BX")
+    b = person("n", "NEW", given_name="Zara", family_name="Khan", date_of_birth=date(2021, 9, 17), postcode="ME7 1AA")
+    assert _candidates(a, b) == []
+
+
+def test_a_nameless_record_is_found_in_its_district_or_by_its_year_after_a_move() -> None:
+    nameless = person("p", "OLD", role="mother", family_name="Kaur", postcode="ME4 6BX")
+    same_district = person("n", "NEW", role="mother", given_name="Simran", family_name="Kaur", postcode="ME4 1AA")
+    moved = replace(same_district, postcode="ME7 1AA")
+    assert _candidates(nameless, same_district) == ["p"]
+    assert _candidates(nameless, moved) == []
+    dated = replace(nameless, date_of_birth=date(1990, 2, 3))
+    assert _candidates(dated, replace(moved, date_of_birth=date(1991, 7, 9))) == ["p"]
+    assert _candidates(replace(nameless, postcode=""), moved) == ["p"]
+
+
+def test_same_date_of_birth_needs_one_initial_in_common() -> None:
+    a = person("p", "OLD", given_name="Amy", family_name="Khan", date_of_birth=date(2015, 3, 4))
+    nickname = person("n", "NEW", given_name="Emily", family_name="Khan", date_of_birth=date(2015, 3, 4))
+    married = person("n", "NEW", given_name="Amy", family_name="Obi", date_of_birth=date(2015, 3, 4))
+    stranger = person("n", "NEW", given_name="Zoe", family_name="Ward", date_of_birth=date(2015, 3, 4))
+    assert _candidates(a, nickname) == _candidates(a, married) == ["p"]
+    assert _candidates(a, stranger) == []
 
 
 def test_an_alias_finds_a_prior_record_under_the_other_name() -> None:

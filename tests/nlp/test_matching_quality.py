@@ -36,9 +36,10 @@ def test_possible_links_recover_nearly_all_prior_referrals(metrics: dict) -> Non
 
 
 def test_possible_links_are_mostly_right_not_every_weak_candidate(metrics: dict) -> None:
-    # 'possible' is the highest threshold reaching recall 0.995 on the training seed; a band at
-    # the sweep floor would pass every weak candidate (precision about 0.35).
-    assert metrics["referral"]["likely+possible"]["precision"] >= 0.5, json.dumps(metrics["referral"])
+    # 'possible' is the highest threshold reaching recall 0.992 on the training seed; a band at
+    # the sweep floor would pass every weak candidate (precision about 0.35). It was 0.60 before
+    # the date-of-birth conflict cap and selective blocking, 0.82 after.
+    assert metrics["referral"]["likely+possible"]["precision"] >= 0.75, json.dumps(metrics["referral"])
 
 
 def test_candidate_sets_stay_small(metrics: dict) -> None:

@@ -34,6 +34,8 @@ from nlp.selectors.matching import (
 )
 from nlp.services.matching import (
     MatchDecisionError,
+    _statement_slices,
+    name_frequencies_rebuild,
     person_record_from_person,
     referral_index_people,
     referral_link_confirm,
@@ -111,7 +113,7 @@ def test_indexing_stores_normalised_fields_and_blocking_keys_that_round_trip():
         matching.person_normalise(person_record_from_person(child, received_date=referral.received_date))
     )
     assert keys == {BLOCKING_COLUMNS[name]: value for name, value in expected_keys.items()}
-    assert keys["bk_dob"] == "2016-04-09"
+    assert keys["bk_dob_given"] == f"2016-04-09:{child.given_name[0].lower()}"
     assert keys["bk_nhs"] is None
     expected = matching.person_normalise(person_record_from_person(child, received_date=referral.received_date))
     stored = {p.key: p for p in person_keys_normalised(referral_id=referral.pk)}[str(child.pk)]
@@ -129,6 +131,39 @@ def test_reindexing_replaces_keys_and_keeps_name_counts_exact():
     referral_index_people(referral_id=referral.pk)
     assert NameFrequency.objects.get(kind="family_name", value="pemberton").count == 1
     assert NameFrequency.objects.get(kind="family_name", value="okafor").count == 1
+
+
+def test_name_frequencies_rebuild_recounts_from_the_keys_in_the_database():
+    for n in range(3):
+        referral_index_people(referral_id=family_referral(child_given=("Olivia", "Amir", "Olivia")[n]).pk)
+    NameFrequency.objects.update(count=99)
+    NameFrequency.objects.create(kind="family_name", value="gone", count=5)
+
+    written = name_frequencies_rebuild()
+
+    rows = NameFrequency.objects.values_list("kind", "value", "count")
+    counts = {(kind, value): count for kind, value, count in rows}
+    assert counts == {
+        ("total", ""): 6,
+        ("given_name", "olivia"): 2,
+        ("given_name", "amir"): 1,
+        ("given_name", "karen"): 3,
+        ("family_name", "pemberton"): 6,
+    }
+    assert written == len(counts)
+
+
+def test_bulk_inserts_use_a_dozen_statement_shapes_whatever_the_batch_sizes():
+    # sqlite3 keeps a prepared statement per distinct SQL text; one per remainder size filled
+    # its cache with megabyte statements as an import went on.
+    sizes: set[int] = set()
+    for total in range(0, 6000, 37):
+        slices = list(_statement_slices(total, 819))
+        assert [start for start, _ in slices] == [0, *(stop for _, stop in slices)][: len(slices)]
+        assert (slices[-1][1] if slices else 0) == total
+        sizes.update(stop - start for start, stop in slices)
+    assert len(sizes) <= 11
+    assert max(sizes) == 819
 
 
 def test_match_links_a_referral_to_the_prior_one_about_the_same_child():
@@ -266,7 +301,7 @@ def test_candidate_selection_is_one_query_returning_a_small_set(django_assert_nu
     assert PersonKey.objects.count() == 124
     assert {c.referral_key for c in candidates} == {str(prior.pk)}
     sql = str(candidates_query(people=people, exclude_referral_ids=[new.pk]).query)  # type: ignore[union-attr]
-    assert "bk_dob" in sql
+    assert "bk_dob_given" in sql
     assert "bk_name_phon" in sql
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from itertools import islice
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -22,8 +24,11 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="Validate every row and store nothing")
 
     def handle(self, *args: Any, path: str, dry_run: bool, **options: Any) -> None:
-        reader = LegacyCsv(path)
+        # The reader's temporary reference store is removed however the command ends.
+        with LegacyCsv(path) as reader:
+            self._import(reader, path, dry_run=dry_run)
 
+    def _import(self, reader: LegacyCsv, path: str, *, dry_run: bool) -> None:
         def report(error: RowError) -> None:
             self.stderr.write(error.format(path))
 
@@ -31,7 +36,7 @@ class Command(BaseCommand):
             summary = reader.check(on_error=report)
         except LegacyCsvFileError as exc:
             raise CommandError(f"{path}: {exc}") from exc
-        skipped = self._check_references(path, summary, report)
+        skipped = self._check_references(summary, report)
         if summary.error_count:
             raise CommandError(
                 f"{path}: {summary.error_count} problem(s) in {summary.rows} row(s); nothing was imported"
@@ -61,17 +66,20 @@ class Command(BaseCommand):
         )
 
     @staticmethod
-    def _check_references(path: str, summary: CsvSummary, report: Any) -> int:
-        """Count references already imported; a reference used by an online referral is an error."""
+    def _check_references(summary: CsvSummary, report: Callable[[RowError], None]) -> int:
+        """Count references already imported; a reference used by an online referral is an error.
+
+        Read from the summary's store a batch at a time, so no list of every reference is built.
+        """
         skipped = 0
-        references = list(summary.references)
-        for start in range(0, len(references), BATCH_SIZE):
-            existing = references_existing(references=references[start : start + BATCH_SIZE])
+        items = summary.references.items()
+        while batch := dict(islice(items, BATCH_SIZE)):
+            existing = references_existing(references=list(batch))
             for reference, source in existing.items():
                 if source == ReferralSource.IMPORTED:
                     skipped += 1
                     continue
-                state = summary.references[reference]
+                state = batch[reference]
                 summary.error_count += 1
                 report(
                     RowError(

@@ -43,7 +43,11 @@ class Command(BaseCommand):
         parser.add_argument("--output", default="-", help="Where to write JSON Lines ('-' for standard output)")
 
     def handle(self, *args: Any, path: str, output: str, **options: Any) -> None:
-        reader = LegacyCsv(path)
+        # The reader's temporary reference store is removed however the command ends.
+        with LegacyCsv(path) as reader:
+            self._match(reader, path, output)
+
+    def _match(self, reader: LegacyCsv, path: str, output: str) -> None:
         try:
             summary = reader.check(on_error=lambda error: self._report(path, error))
         except LegacyCsvFileError as exc:

@@ -1,0 +1,256 @@
+"""The context step: ConText-style scope of cues over theme matches, on plain token offsets.
+
+A cue affects theme matches in its direction until a terminator. Scope ends at the sentence
+boundary, at a terminator ("but", "however", "although", ";" ...; a hyphen inside a word is
+not one) or after the cue's token reach; a reach of SENTENCE_WIDE or more covers the sentence
+("Glossary:", "Terms of reference"). Cues inside any theme's wording ("was not brought", "not
+given food") never negate; in a co-occurrence rule only the anchors are its wording, so a
+"not" in the gap is a cue. Pseudo-cues ("no further action", "could not be ruled out") shadow
+the cue words they contain.
+
+Person attribution: an other_person cue ("maternal grandmother", "the 15-year-old", "as a
+child") marks the mention as about someone outside the theme unless a subject word of the
+theme ("mother", "Dad") stands between them; a sentence opening with a pronoun inherits that
+from the sentence before (``_Topic``).
+
+These are the rules, on one Doc, in plain Python. The batch pass (tagger_rules.BatchMatches)
+computes the same statuses for a whole batch with numpy and leaves here only what it cannot
+decide there (more than 64 themes); the tests check the two agree match by match.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from nlp.tagger_patterns import SENTENCE_WIDE, CueEntry
+
+ASSERTED = "asserted"
+NEGATED = "negated"
+HYPOTHETICAL = "hypothetical"
+OTHER_PERSON = "other_person"
+_PRIORITY = {NEGATED: 0, HYPOTHETICAL: 1, OTHER_PERSON: 2}
+# Only a person cue with at least this reach names whom a whole sentence is about; a sentence
+# opening with a pronoun is followed back at most this many sentences.
+TOPIC_REACH = 10
+TOPIC_HOPS = 3
+
+Cue = tuple[int, int, CueEntry]  # (start, end, cue), token offsets in the Doc
+Part = tuple[int, int]
+
+
+class DocCues(Protocol):
+    """What the context step reads about one Doc (see tagger_rules.BatchMatches)."""
+
+    def sentence_cues(self, sentence: int, doc: int) -> list[Cue]: ...
+
+    def sentence_bounds(self, sentence: int, doc: int) -> tuple[int, int]: ...
+
+    def first_sentence(self, doc: int) -> int: ...
+
+    def pronoun_led(self, sentence: int) -> bool: ...
+
+    def word_hyphen(self, doc: int, start: int, end: int) -> bool: ...
+
+
+def _share_themes(a: frozenset[str] | None, b: frozenset[str] | None) -> bool:
+    """Whether two cue scopes overlap (None: every theme)."""
+    return a is None or b is None or bool(a & b)
+
+
+class _Sentence:
+    """One sentence's cues sorted into the roles the scope rules give them."""
+
+    def __init__(
+        self, cues: list[Cue], bounds: tuple[int, int], own: list[Part], hyphen: Callable[[int, int], bool]
+    ) -> None:
+        self.bounds = bounds
+        self.own = own
+        pseudo = [(s, e) for s, e, c in cues if c.category == "pseudo"]
+        self.terminators = sorted(s for s, e, c in cues if c.category == "terminate" and not hyphen(s, e))
+        self.active = [
+            cue
+            for cue in cues
+            if cue[2].category not in ("pseudo", "terminate", "subject")
+            and not any(ps <= cue[0] and cue[1] <= pe and (ps, pe) != (cue[0], cue[1]) for ps, pe in pseudo)
+        ]
+        others = [c for c in self.active if c[2].category == OTHER_PERSON]
+        # "mother" inside "her own mother" names someone else, not the parent (for the same themes).
+        self.subjects = [
+            cue
+            for cue in cues
+            if cue[2].category == "subject"
+            and not any(
+                o[0] <= cue[0]
+                and cue[1] <= o[1]
+                and (o[0], o[1]) != (cue[0], cue[1])
+                and _share_themes(o[2].themes, cue[2].themes)
+                for o in others
+            )
+        ]
+
+
+def cue_status(theme: str, span_end: int, core: Sequence[Part], sentence: _Sentence) -> str:
+    """The strongest cue in scope: negated beats hypothetical beats another person.
+
+    An other_person cue ("maternal grandmother", "the young person") is not stopped by
+    terminators, since a relative clause still describes that person ("her own mother, who
+    misused alcohol"), but by a subject word for the theme between it and the theme words
+    ("Child T's mother drinks").
+    """
+    sent_start, sent_end = sentence.bounds
+    best: tuple[int, str] | None = None
+    for c_start, c_end, entry in sentence.active:
+        if c_start < sent_start or c_end > sent_end:
+            continue
+        if entry.themes is not None and theme not in entry.themes:
+            continue
+        other = entry.category == OTHER_PERSON
+        # A cue inside the theme's own words ("was not brought", "no access") is not a cue;
+        # in a co-occurrence rule only the anchors count as its own words, not the gap.
+        # A person cue that covers or leads into the theme's words names whose they are ("her
+        # own mother" drinks, "Father was | not spoken to"); one inside them does not.
+        if any(c_start < p_end and p_start < c_end for p_start, p_end in core):
+            owner = other and any(
+                c_start < p_start or (c_start == p_start and c_end >= p_end) for p_start, p_end in core
+            )
+            if owner and (best is None or _PRIORITY[OTHER_PERSON] * 1000 < best[0]):
+                best = (_PRIORITY[OTHER_PERSON] * 1000, OTHER_PERSON)
+            continue
+        # A cue inside another theme's wording ("not given food", "was not brought") is that
+        # theme's content, not a negation of this one.
+        if not other and any(
+            o_start <= c_start and c_end <= o_end and (o_end - o_start) > (c_end - c_start)
+            for o_start, o_end in sentence.own
+        ):
+            continue
+        stops: Sequence[int]
+        if other:
+            stops = [s[0] for s in sentence.subjects if s[2].themes is None or theme in s[2].themes]
+        elif entry.max_tokens >= SENTENCE_WIDE:
+            stops = []  # "Glossary:", "Terms of reference:" frame the whole sentence.
+        else:
+            stops = sentence.terminators
+        later = [p_start for p_start, _ in core if p_start >= c_end]
+        if later and entry.direction in ("forward", "both"):
+            target = min(later)
+            reach = min(sent_end, c_end + entry.max_tokens)
+            if any(c_end <= t < target + other for t in stops) or target >= reach:
+                continue
+            distance = target - c_end
+        elif c_start >= span_end and entry.direction in ("backward", "both"):
+            reach = max(sent_start, c_start - entry.max_tokens)
+            if any(span_end - other <= t < c_start for t in stops) or span_end <= reach:
+                continue
+            distance = c_start - span_end
+        else:
+            continue
+        rank = _PRIORITY[entry.category] * 1000 + distance
+        if best is None or rank < best[0]:
+            best = (rank, entry.category)
+    return best[1] if best else ASSERTED
+
+
+class _Topic:
+    """Carries who a sentence is about into the next one when that one opens with a pronoun.
+
+    "Maternal grandmother has schizophrenia. She was admitted in 2019." and "Mother described
+    her own childhood. She had been neglected by her parents." are about someone outside the
+    theme. Only a previous sentence whose people are all outside the theme is followed (no
+    subject word for it), so "Child X lives with her mother. She drinks" stays asserted.
+    """
+
+    def __init__(self, doc_cues: DocCues, doc: int, cues: dict[int, list[Cue]]) -> None:
+        self.doc_cues = doc_cues
+        self.doc = doc
+        self.cues = cues
+        self.first = doc_cues.first_sentence(doc)
+
+    def _cues(self, sentence: int) -> list[Cue]:
+        found = self.cues.get(sentence)
+        if found is None:
+            found = self.cues[sentence] = self.doc_cues.sentence_cues(sentence, self.doc)
+        return found
+
+    def _people(self, sentence: int, theme: str, before: int | None = None) -> tuple[bool, bool]:
+        """(someone outside the theme is named, a subject of the theme is named) in a sentence."""
+        other = subject = False
+        for start, _end, entry in self._cues(sentence):
+            if before is not None and start >= before:
+                continue
+            if entry.themes is not None and theme not in entry.themes:
+                continue
+            other = other or (entry.category == OTHER_PERSON and entry.max_tokens >= TOPIC_REACH)
+            subject = subject or entry.category == "subject"
+        return other, subject
+
+    def about_someone_else(self, sentence: int, theme: str, start: int) -> bool:
+        if not self.doc_cues.pronoun_led(sentence) or self._people(sentence, theme, before=start) != (False, False):
+            return False
+        for _hop in range(TOPIC_HOPS):
+            if sentence == self.first or not self.doc_cues.pronoun_led(sentence):
+                return False
+            sentence -= 1
+            other, subject = self._people(sentence, theme)
+            if subject:
+                return False
+            if other:
+                return True
+        return False
+
+
+_DECIDED = (ASSERTED, NEGATED, HYPOTHETICAL, OTHER_PERSON)
+
+
+def statuses(
+    doc_cues: DocCues,
+    doc: int,
+    matches: Sequence[tuple[int, int, str, Sequence[Part], int, int]],
+) -> list[str]:
+    """The status of each theme match (start, end, theme, core parts, sentence, scope).
+
+    ``scope`` is the status the batch pass found (an index into _DECIDED, the pronoun rule
+    applied), -1 when an other_person cue that subject words may stop has to be checked here,
+    or -2 when the match is asserted but the pronoun rule has to be applied here.
+    """
+    out: list[str] = []
+    cues: dict[int, list[Cue]] = {}
+    topic: _Topic | None = None
+    contexts: dict[int, _Sentence] = {}
+    for start, end, theme, core, sentence, scope in matches:
+        if scope >= 0:
+            out.append(_DECIDED[scope])
+            continue
+        status = ASSERTED
+        if scope == -1:
+            context = contexts.get(sentence)
+            if context is None:
+                context = contexts[sentence] = _sentence(doc_cues, doc, sentence, matches, cues)
+            if context.active:
+                status = cue_status(theme, end, core, context)
+        if status == ASSERTED and doc_cues.pronoun_led(sentence):
+            if topic is None:
+                topic = _Topic(doc_cues, doc, cues)
+            if topic.about_someone_else(sentence, theme, start):
+                status = OTHER_PERSON
+        out.append(status)
+    return out
+
+
+def _sentence(
+    doc_cues: DocCues,
+    doc: int,
+    sentence: int,
+    matches: Sequence[tuple[int, int, str, Sequence[Part], int, int]],
+    cues: dict[int, list[Cue]],
+) -> _Sentence:
+    sentence_cues = cues.get(sentence)
+    if sentence_cues is None:
+        sentence_cues = cues[sentence] = doc_cues.sentence_cues(sentence, doc)
+    own = [part for match in matches if match[4] == sentence for part in match[3]]
+    return _Sentence(
+        sentence_cues,
+        doc_cues.sentence_bounds(sentence, doc),
+        own,
+        lambda s, e: doc_cues.word_hyphen(doc, s, e),
+    )

@@ -1,0 +1,788 @@
+"""Rule matching for a whole batch of Docs at once, with numpy (the theme tagger's hot path).
+
+The Docs of a batch are laid end to end in one array of word-type rows (see tagger_words),
+with a separator row between them, and every rule is found over that array in one go:
+
+- one phrase trie holds theme phrases, context-cue phrases and the anchor phrases of the
+  co-occurrence (near) rules, all as sequences of lemma (NORM) ids; it is walked level by
+  level over every position at once (what spaCy's PhraseMatcher on NORM finds);
+- token patterns are expanded into fixed-length variants of word tests and checked at the
+  places of their rarest word (what spaCy's Matcher finds; patterns the word tests cannot
+  express still go to spaCy's Matcher);
+- (tagger_rules pairs the near rules' anchors with sorted searches.)
+
+The results are plain integers (token offsets, rule indices); numpy's sorts and binary
+searches cost far more per element than gathers and masks, so the hot path uses hash
+look-ups, counting sorts and windowed pairing instead. No pairing is bounded only by a
+sentence: a text without full stops is one sentence of any length.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import numpy as np
+from spacy.attrs import ID, IDS, IDX, SENT_START
+from spacy.matcher import Matcher
+from spacy.tokens import Doc
+
+from nlp.tagger_words import WordTest, WordTypes
+
+_OP_COUNTS = {"1": (1, 1), "?": (0, 1), "+": (1, None), "*": (0, None)}
+# A "*" or "+" token is expanded up to the longest run of words it accepts in the batch;
+# beyond these limits the pattern is left to spaCy's Matcher for that batch.
+_MAX_RUN = 16
+_MAX_VARIANTS = 512
+
+
+def op_counts(token: dict[str, Any]) -> tuple[int, int | None] | None:
+    """How many words one pattern token consumes: (min, max or None), None if not supported."""
+    op = str(token.get("OP", "1"))
+    if op in _OP_COUNTS:
+        return _OP_COUNTS[op]
+    counts = re.fullmatch(r"\{(\d*)(,?)(\d*)\}", op)
+    if counts is None:
+        return None  # "!" and anything unknown
+    low, comma, high = counts.groups()
+    if not comma:
+        return int(low), int(low)
+    return int(low or 0), int(high) if high else None
+
+
+# --- Word tests for token patterns ------------------------------------------------------
+
+
+class _Equals:
+    def __init__(self, which: int, value: str) -> None:
+        self.which, self.value = which, value
+
+    def __call__(self, text: str, lower: str, norm: str) -> bool:
+        return (text, lower, norm)[self.which] == self.value
+
+
+class _In:
+    def __init__(self, which: int, values: frozenset[str], inside: bool) -> None:
+        self.which, self.values, self.inside = which, values, inside
+
+    def __call__(self, text: str, lower: str, norm: str) -> bool:
+        return ((text, lower, norm)[self.which] in self.values) is self.inside
+
+
+class _Regex:
+    def __init__(self, which: int, pattern: str) -> None:
+        self.which, self.pattern = which, re.compile(pattern)
+
+    def __call__(self, text: str, lower: str, norm: str) -> bool:
+        return self.pattern.search((text, lower, norm)[self.which]) is not None
+
+
+class _Flag:
+    def __init__(self, getter: Callable[[str], Any], value: bool) -> None:
+        self.getter, self.value = getter, value
+
+    def __call__(self, text: str, lower: str, norm: str) -> bool:
+        return bool(self.getter(text)) is self.value
+
+
+class _All:
+    def __init__(self, tests: Sequence[WordTest]) -> None:
+        self.tests = tuple(tests)
+
+    def __call__(self, text: str, lower: str, norm: str) -> bool:
+        return all(test(text, lower, norm) for test in self.tests)
+
+
+_WHICH = {"ORTH": 0, "TEXT": 0, "LOWER": 1, "NORM": 2}
+# Breadth of a regular expression or a boolean flag (after any value list), and of a test that
+# cannot anchor a pattern (NOT_IN, a wildcard).
+_BROAD = 10_000
+_STOP_WORD = 1_000
+_UNANCHORED = 1 << 30
+
+
+def _predicates(which: int, value: Any) -> list[WordTest] | None:
+    if isinstance(value, str):
+        return [_Equals(which, value)]
+    if not isinstance(value, dict) or not value:
+        return None
+    tests: list[WordTest] = []
+    for op, arg in value.items():
+        if op in ("IN", "NOT_IN") and isinstance(arg, list) and all(isinstance(v, str) for v in arg):
+            tests.append(_In(which, frozenset(arg), op == "IN"))
+        elif op == "REGEX" and isinstance(arg, str):
+            tests.append(_Regex(which, arg))
+        else:
+            return None
+    return tests
+
+
+class WordTestSet:
+    """Distinct word tests of all token patterns, one bit each in WordTypes.tests."""
+
+    def __init__(self, flag_getters: dict[str, Callable[[str], Any]]) -> None:
+        self.flag_getters = flag_getters
+        self.tests: list[WordTest] = []
+        self.selective: list[bool] = []  # holds for few words: worth anchoring on
+        # How many words the test accepts, roughly: patterns are anchored on their rarest test.
+        self.breadth: list[int] = []
+        self._bits: dict[str, int] = {}
+
+    def _breadth(self, values: Iterable[str]) -> int:
+        """A value list's breadth: a stop word ("in", "was") is far more common than others."""
+        is_stop = self.flag_getters.get("IS_STOP")
+        return sum(_STOP_WORD if is_stop is not None and is_stop(v) else 1 for v in values)
+
+    def bit(self, token: dict[str, Any]) -> int | None:
+        """The bit of the word-level part of one pattern token, None if not supported."""
+        tests: list[WordTest] = []
+        breadth = _UNANCHORED
+        described = []
+        for raw, value in sorted(token.items(), key=lambda item: str(item[0])):
+            name = str(raw).upper()
+            if name in ("OP", "IS_SENT_START", "SENT_START"):
+                continue
+            described.append((name, repr(value)))
+            if name in _WHICH:
+                found = _predicates(_WHICH[name], value)
+                if found is None:
+                    return None
+                tests.extend(found)
+                for test in found:
+                    if isinstance(test, _Equals):
+                        breadth = min(breadth, self._breadth([test.value]))
+                    elif isinstance(test, _In) and test.inside:
+                        breadth = min(breadth, self._breadth(test.values))
+                    elif isinstance(test, _Regex):
+                        breadth = min(breadth, _BROAD)
+            elif name in self.flag_getters and isinstance(value, bool):
+                tests.append(_Flag(self.flag_getters[name], value))
+                if value:
+                    breadth = min(breadth, _BROAD)
+            else:
+                return None
+        label = repr(described)
+        if label not in self._bits:
+            self._bits[label] = len(self.tests)
+            self.tests.append(tests[0] if len(tests) == 1 else _All(tests))
+            self.selective.append(breadth < _UNANCHORED)
+            self.breadth.append(breadth)
+        return self._bits[label]
+
+
+@dataclass(frozen=True)
+class _PatternToken:
+    bit: int
+    sent_start: bool | None  # IS_SENT_START requirement
+    low: int
+    high: int | None
+
+
+@dataclass
+class TokenPattern:
+    """One spaCy token pattern, compiled to word tests (or left to spaCy's Matcher)."""
+
+    key: int  # string hash of the rule or cue key
+    owner: int  # index of the theme entry or cue
+    tokens: tuple[_PatternToken, ...] | None  # None: spaCy's Matcher
+    pattern: list[dict[str, Any]]
+    anchor_bit: int = -1  # the test of its rarest required token: candidates are its places
+    _variants: dict[tuple[int, ...], list[tuple[tuple[int, bool | None], ...]] | None] = field(default_factory=dict)
+
+    def anchor(self, tests: WordTestSet) -> None:
+        if self.tokens is not None:
+            required = [t for t in self.tokens if t.low >= 1]
+            self.anchor_bit = min(required, key=lambda t: tests.breadth[t.bit]).bit
+
+    def variants(self, runs: Callable[[int, bool | None], int]) -> list[tuple[tuple[int, bool | None], ...]] | None:
+        """Every fixed-length sequence of word tests the pattern accepts in this batch.
+
+        A "*" or "+" token takes at most as many words as the longest run of words it
+        accepts in the batch (``runs``), so the variants are exactly the pattern's matches.
+        """
+        assert self.tokens is not None
+        limits = tuple(min(runs(t.bit, t.sent_start), _MAX_RUN + 1) if t.high is None else t.high for t in self.tokens)
+        if limits in self._variants:
+            return self._variants[limits]
+        found: list[tuple[tuple[int, bool | None], ...]] | None = []
+        choices = [range(t.low, limit + 1) for t, limit in zip(self.tokens, limits, strict=True)]
+        total = 1
+        for choice in choices:
+            total *= max(1, len(choice))
+        if any(limit > _MAX_RUN for limit in limits) or total > _MAX_VARIANTS:
+            found = None
+        else:
+            seen = set()
+            assert found is not None
+            for counts in itertools.product(*choices):
+                variant = tuple(
+                    (t.bit, t.sent_start) for t, count in zip(self.tokens, counts, strict=True) for _ in range(count)
+                )
+                if variant and variant not in seen:
+                    seen.add(variant)
+                    found.append(variant)
+        self._variants[limits] = found
+        return found
+
+
+def compile_token_pattern(tests: WordTestSet, pattern: list[dict[str, Any]]) -> tuple[_PatternToken, ...] | None:
+    """Word tests for every token, or None when some token needs spaCy's Matcher."""
+    compiled = []
+    for token in pattern:
+        counts = op_counts(token)
+        bit = tests.bit(token)
+        if counts is None or bit is None:
+            return None
+        sent_start = None
+        for raw, value in token.items():
+            if str(raw).upper() in ("IS_SENT_START", "SENT_START"):
+                if not isinstance(value, bool):
+                    return None
+                sent_start = value
+        compiled.append(_PatternToken(bit, sent_start, counts[0], counts[1]))
+    if not any(tests.selective[t.bit] and t.low >= 1 for t in compiled):
+        return None  # nothing selective to anchor on: the Matcher is as good
+    return tuple(compiled)
+
+
+# --- Array helpers ------------------------------------------------------------------------
+
+
+class IntMap:
+    """Non-negative int64 keys -> int64 values, looked up for whole arrays at once.
+
+    Open addressing (linear probing) at most a quarter full: a look-up, found or not, is
+    about one round of gathers.
+    """
+
+    _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
+
+    def __init__(self, keys: Sequence[int], values: Sequence[int]) -> None:
+        bits = max(4, (4 * len(keys)).bit_length())
+        self._size = 1 << bits
+        self._shift = np.uint64(64 - bits)
+        slots = self._slots(np.array(list(keys), dtype=np.int64)).tolist()
+        table_keys = [-1] * self._size
+        table_values = [0] * self._size
+        longest = 0
+        for key, value, slot in zip(keys, values, slots, strict=True):
+            probe = 0
+            while table_keys[(slot + probe) % self._size] not in (-1, key):
+                probe += 1
+            table_keys[(slot + probe) % self._size] = key
+            table_values[(slot + probe) % self._size] = value
+            longest = max(longest, probe)
+        self._keys = np.array(table_keys, dtype=np.int64)
+        self._values = np.array(table_values, dtype=np.int64)
+        self._rounds = longest + 1
+
+    def _slots(self, keys: np.ndarray) -> np.ndarray:
+        return ((keys.astype(np.uint64) * self._MULTIPLIER) >> self._shift).astype(np.int64)
+
+    def get(self, keys: np.ndarray, default: int = -1) -> np.ndarray:
+        out = np.full(len(keys), default, dtype=np.int64)
+        todo = np.arange(len(keys))
+        slot = self._slots(keys)
+        wanted = keys
+        for probe in range(self._rounds):
+            at = (slot + probe) & (self._size - 1)
+            found = self._keys[at]
+            hit = found == wanted
+            out[todo[hit]] = self._values[at[hit]]
+            going = ~hit & (found != -1)
+            todo, slot, wanted = todo[going], slot[going], wanted[going]
+            if not len(todo):
+                break
+        return out
+
+
+def buckets(sorted_keys: np.ndarray, n: int) -> np.ndarray:
+    """For keys sorted ascending in [0, n): first[k] .. first[k + 1] is the run of key k."""
+    first = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(sorted_keys, minlength=n), out=first[1:])
+    return first
+
+
+def window_pairs(positions: np.ndarray, low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(i, j) for every j with low[i] <= positions[j] < high[i] (``positions`` ascending).
+
+    Pairs are bounded by windows, not by sentences: a sentence of 100,000 tokens (a text with
+    no full stops) must not pair every match with every cue.
+    """
+    first = np.searchsorted(positions, low, side="left")
+    count = np.maximum(np.searchsorted(positions, high, side="left") - first, 0)
+    i = np.repeat(np.arange(len(low)), count)
+    j = first[i] + (np.arange(len(i)) - (np.cumsum(count) - count)[i])
+    return i, j
+
+
+def pairs(first: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(i, j) for every i and every j in the bucket of keys[i] (see ``buckets``)."""
+    low = first[keys]
+    count = first[keys + 1] - low
+    i = np.repeat(np.arange(len(keys)), count)
+    offset = np.cumsum(count) - count
+    j = low[i] + (np.arange(len(i)) - offset[i])
+    return i, j
+
+
+# --- The phrase trie ----------------------------------------------------------------------
+
+# Largest dense table (branching first words x vocabulary) for a phrase's second word.
+_MAX_DENSE = 4 << 20
+
+
+class PhraseTrie:
+    """Phrases as sequences of word ids (0 = a word in no phrase), found level by level."""
+
+    def __init__(self) -> None:
+        self._children: list[dict[int, int]] = [{}]
+        self.deepest = 0
+
+    def add(self, sequence: Sequence[int]) -> int:
+        """The node that ends ``sequence`` (created if needed)."""
+        node = 0
+        for word in sequence:
+            following = self._children[node].get(word)
+            if following is None:
+                following = len(self._children)
+                self._children[node][word] = following
+                self._children.append({})
+            node = following
+        self.deepest = max(self.deepest, len(sequence))
+        return node
+
+    def __len__(self) -> int:
+        return len(self._children)
+
+    def paths(self) -> list[tuple[int, ...]]:
+        """The word sequence that leads to each node."""
+        found: list[tuple[int, ...]] = [()] * len(self._children)
+        for node, children in enumerate(self._children):  # children are created after parents
+            for word, child in children.items():
+                found[child] = (*found[node], word)
+        return found
+
+    def compile(self, n_words: int, terminal: np.ndarray) -> None:
+        self._stride = n_words + 1
+        self._root = np.zeros(self._stride, dtype=np.int64)
+        for word, child in self._children[0].items():
+            self._root[word] = child
+        # The second word is looked up in a dense table (one gather) when it is small enough;
+        # deeper words, far fewer, in a hash map.
+        branching = [child for child in self._children[0].values() if self._children[child]]
+        self._dense: np.ndarray | None = None
+        if len(branching) * self._stride <= _MAX_DENSE:
+            # Row 0 is all zeros: the row of every node with no second word.
+            self._row_of = np.zeros(len(self._children), dtype=np.int64)
+            self._row_of[branching] = np.arange(1, len(branching) + 1)
+            self._dense = np.zeros((len(branching) + 1, self._stride), dtype=np.int32)
+            for row, node in enumerate(branching, start=1):
+                for word, child in self._children[node].items():
+                    self._dense[row, word] = child
+        first_words = set(self._children[0].values()) if self._dense is not None else set()
+        codes, targets = [], []
+        for node, children in enumerate(self._children):
+            if node and node not in first_words:
+                for word, child in children.items():
+                    codes.append(node * self._stride + word)
+                    targets.append(child)
+        self._next = IntMap(codes, targets)
+        self._branches = np.array([bool(c) for c in self._children], dtype=bool)
+        self._branches[0] = False
+        self._terminal = terminal
+
+    def find(self, words: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every (start, length, end node) of a phrase over ``words`` (which end with a 0)."""
+        node = self._root[words]
+        pos = np.flatnonzero(node)
+        cur = node[pos]
+        found_pos, found_len, found_node = [], [], []
+        depth = 1
+        while len(pos):
+            ends = self._terminal[cur]
+            if ends.any():
+                found_pos.append(pos[ends])
+                found_len.append(np.full(int(ends.sum()), depth, dtype=np.int64))
+                found_node.append(cur[ends])
+            if depth == 1 and self._dense is not None:
+                # One gather: a word with no phrase (0) or a node with no second word (row 0)
+                # gives child 0.
+                child = self._dense[self._row_of[cur], words[pos + 1]]
+                hit = np.flatnonzero(child)
+                pos, cur = pos[hit], child[hit].astype(np.int64)
+                depth += 1
+                continue
+            more = self._branches[cur]
+            pos, cur = pos[more], cur[more]
+            if not len(pos):
+                break
+            following = words[pos + depth]
+            known = following != 0
+            pos, cur, following = pos[known], cur[known], following[known]
+            child = self._next.get(cur * self._stride + following, 0)
+            hit = child != 0
+            pos, cur = pos[hit], child[hit]
+            depth += 1
+        if not found_pos:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, empty
+        return np.concatenate(found_pos), np.concatenate(found_len), np.concatenate(found_node)
+
+
+class Postings:
+    """Items attached to trie nodes: node -> items[start[node] : start[node] + count[node]]."""
+
+    def __init__(self, n_nodes: int, lists: dict[int, list[int]]) -> None:
+        self.count = np.zeros(n_nodes, dtype=np.int64)
+        self.start = np.zeros(n_nodes, dtype=np.int64)
+        items: list[int] = []
+        for node in sorted(lists):
+            self.start[node] = len(items)
+            self.count[node] = len(lists[node])
+            items.extend(lists[node])
+        self.items = np.array(items or [0], dtype=np.int64)
+
+    def expand(
+        self, pos: np.ndarray, length: np.ndarray, node: np.ndarray, *, with_nodes: bool = False
+    ) -> tuple[np.ndarray, ...]:
+        """(start, length, item[, node]) for every item of every hit, hit by hit."""
+        count = self.count[node]
+        hit = np.repeat(np.arange(len(node)), count)
+        first = np.cumsum(count) - count
+        index = self.start[node][hit] + (np.arange(len(hit)) - first[hit])
+        if with_nodes:
+            return pos[hit], length[hit], self.items[index], node[hit]
+        return pos[hit], length[hit], self.items[index]
+
+
+# --- Batch layout -------------------------------------------------------------------------
+
+
+ENDS_SENTENCE = 1
+SKIPPED = 2  # punctuation, space or quote
+PRONOUN = 4
+DASH = 8
+ANCHOR = 16  # passes the anchor test of some token pattern
+
+_COLUMNS = [ID, IDX]
+_SEPARATOR = np.zeros((1, len(_COLUMNS)), dtype=np.uint64)
+
+
+@dataclass
+class Batch:
+    """Docs laid end to end: ``rows[offset[d] + i]`` is token i of Doc d; separators between."""
+
+    docs: Sequence[Doc]  # while matching only
+    n_docs: int
+    rows: np.ndarray
+    idx: np.ndarray  # character offset of every token in its Doc's text
+    offset: np.ndarray
+    lengths: np.ndarray
+    flags: np.ndarray
+    doc_index: np.ndarray  # Doc of every position (a separator: the Doc before it)
+    is_start: np.ndarray  # sentence starts (a separator is a one-token sentence of its own)
+    sentence: np.ndarray  # global sentence number of every position
+    sentence_start: np.ndarray  # global position of every sentence's first token
+
+    @classmethod
+    def of(cls, docs: Sequence[Doc], words: WordTypes) -> Batch:
+        arrays = [doc.to_array(_COLUMNS) for doc in docs]
+        parts: list[np.ndarray] = [_SEPARATOR]
+        for array in arrays:
+            parts.append(array)
+            parts.append(_SEPARATOR)
+        table = np.concatenate(parts)
+        if len(table) and int(table[:, 0].max()) >= len(words):
+            table = cls._register(docs, arrays, words)
+        rows = table[:, 0].astype(np.int64)
+        lengths = np.fromiter((len(a) for a in arrays), dtype=np.int64, count=len(arrays))
+        offset = np.cumsum(lengths + 1) - lengths
+        words.fill(int(rows.max()) + 1)
+        flags = words.flags[rows]
+        real = rows != 0
+        is_start = ~real
+        is_start[1:] |= (flags[:-1] & ENDS_SENTENCE) != 0
+        is_start[1:] |= ~real[:-1]
+        sentence = np.cumsum(is_start) - 1
+        doc_index = np.concatenate(([0], np.repeat(np.arange(len(arrays)), lengths + 1)))
+        return cls(
+            docs=docs,
+            n_docs=len(docs),
+            rows=rows,
+            idx=table[:, 1].astype(np.int64),
+            offset=offset,
+            lengths=lengths,
+            flags=flags,
+            doc_index=doc_index,
+            is_start=is_start,
+            sentence=sentence,
+            sentence_start=np.flatnonzero(is_start),
+        )
+
+    @staticmethod
+    def _register(docs: Sequence[Doc], arrays: list[np.ndarray], words: WordTypes) -> np.ndarray:
+        """Give a row to lexemes that have none (made outside this vocab's getters)."""
+        parts: list[np.ndarray] = [_SEPARATOR]
+        for doc, array in zip(docs, arrays, strict=True):
+            for i in np.flatnonzero(array[:, 0] >= len(words)).tolist():
+                lexeme = doc.vocab[doc[i].orth]
+                lexeme.rank = words.row(lexeme.orth_)
+                array[i, 0] = lexeme.rank
+            parts.append(array)
+            parts.append(_SEPARATOR)
+        return np.concatenate(parts)
+
+    def char_span(self, start: np.ndarray, end: np.ndarray, words: WordTypes) -> tuple[np.ndarray, np.ndarray]:
+        """Character offsets in its Doc's text of each token span [start, end) (positions)."""
+        last = end - 1
+        return self.idx[start], self.idx[last] + words.length[self.rows[last]]
+
+    def doc_of(self, positions: np.ndarray) -> np.ndarray:
+        return self.doc_index[positions]
+
+    def word_runs(self, mask: np.ndarray) -> int:
+        """The longest run of consecutive True values."""
+        if not mask.any():
+            return 0
+        edges = np.diff(np.concatenate(([0], mask.view(np.int8), [0])))
+        return int((np.flatnonzero(edges < 0) - np.flatnonzero(edges > 0)).max())
+
+
+def sentence_starts_of(batch: Batch, doc: int) -> list[int]:
+    """Local sentence starts of one Doc (0 first), as the referral senter sets them."""
+    low = int(batch.offset[doc])
+    high = low + int(batch.lengths[doc])
+    first = np.searchsorted(batch.sentence_start, low)
+    last = np.searchsorted(batch.sentence_start, high)
+    return (batch.sentence_start[first:last] - low).tolist()
+
+
+class FallbackMatchers:
+    """spaCy's Matcher for the patterns word tests cannot express (built once per set)."""
+
+    def __init__(self, vocab: Any) -> None:
+        self.vocab = vocab
+        self._matchers: dict[tuple[int, ...], Matcher] = {}
+
+    def matcher(self, patterns: Sequence[TokenPattern], indices: tuple[int, ...]) -> Matcher:
+        found = self._matchers.get(indices)
+        if found is None:
+            found = self._matchers[indices] = Matcher(self.vocab)
+            for index in indices:
+                found.add(str(index), [patterns[index].pattern])
+        return found
+
+
+class _VariantTable:
+    """Every variant of every compiled pattern as arrays: test bit and sentence-start
+    requirement per token (-1: none; shorter variants are padded), the anchor token, and the
+    order to check the other tokens in (rarest test first, so most candidates fail early)."""
+
+    def __init__(
+        self,
+        patterns: Sequence[TokenPattern],
+        tests: WordTestSet,
+        variants: list[tuple[int, tuple[tuple[int, bool | None], ...]]],
+        anchor_mark: dict[int, int],
+    ) -> None:
+        longest = max((len(v) for _p, v in variants), default=1)
+        self.pattern = np.array([p for p, _v in variants], dtype=np.int64)
+        self.length = np.array([len(v) for _p, v in variants], dtype=np.int64)
+        self.bits = np.full((len(variants), longest), -1, dtype=np.int64)
+        self.sent_start = np.full((len(variants), longest), -1, dtype=np.int64)
+        self.anchor = np.zeros(len(variants), dtype=np.int64)
+        self.checks = np.full((len(variants), max(1, longest - 1)), -1, dtype=np.int64)
+        for row, (index, variant) in enumerate(variants):
+            for k, (bit, sent_start) in enumerate(variant):
+                self.bits[row, k] = bit
+                if sent_start is not None:
+                    self.sent_start[row, k] = int(sent_start)
+            anchor_bit = patterns[index].anchor_bit
+            anchor = next(k for k, (bit, _s) in enumerate(variant) if bit == anchor_bit)
+            self.anchor[row] = anchor
+            others = sorted((k for k in range(len(variant)) if k != anchor), key=lambda k: tests.breadth[variant[k][0]])
+            self.checks[row, : len(others)] = others
+        self.anchor_bit = self.bits[np.arange(len(variants)), self.anchor] if variants else np.zeros(0, np.int64)
+        self.needs_start = bool((self.sent_start >= 0).any())
+        # Variants grouped by anchor mark (WordTypes.marks): for mark j, its variants are
+        # variants_by_anchor[variants_first[j] : variants_first[j + 1]].
+        which = np.array([anchor_mark[int(b)] for b in self.anchor_bit], dtype=np.int64)
+        self.variants_by_anchor = np.argsort(which, kind="stable")
+        self.variants_first = buckets(which[self.variants_by_anchor], max(len(anchor_mark), 1))
+        self.longest = longest
+
+
+class TokenPatternSet:
+    """All token patterns of a rule set, matched over a batch at once.
+
+    Candidates are the places of each variant's anchor test; then, token by token (rarest
+    test first), every candidate's test is read from the words' test bits and those that fail
+    are dropped. Patterns the word tests cannot express, or that would need too many variants
+    in a batch, go to spaCy's Matcher.
+    """
+
+    def __init__(self, patterns: Sequence[TokenPattern], tests: WordTestSet, fallback: FallbackMatchers) -> None:
+        self.patterns = patterns
+        self.tests = tests
+        self.fallback = fallback
+        self._keys = np.array([p.key for p in patterns] or [0], dtype=np.uint64)
+        self._open = [
+            i for i, p in enumerate(patterns) if p.tokens is not None and any(t.high is None for t in p.tokens)
+        ]
+        self._closed: list[tuple[int, tuple[tuple[int, bool | None], ...]]] = []
+        self._matcher_only: list[int] = []
+        for index, pattern in enumerate(patterns):
+            if pattern.tokens is None:
+                self._matcher_only.append(index)
+            elif index not in self._open:
+                found = pattern.variants(_no_runs)
+                if found is None:
+                    self._matcher_only.append(index)
+                else:
+                    self._closed.extend((index, v) for v in found)
+        self._tables: dict[tuple[int, ...], _VariantTable] = {}
+        # The anchor tests, marked on the words that pass them (WordTypes.marks).
+        self.anchor_bits = sorted({p.anchor_bit for p in patterns if p.tokens is not None})
+        self._anchor_mark = {bit: j for j, bit in enumerate(self.anchor_bits)}
+
+    def __call__(self, batch: Batch, words: WordTypes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(start, end, pattern index) of every distinct (key, start, end) the patterns match."""
+        empty = np.zeros(0, dtype=np.int64)
+        if not self.patterns:
+            return empty, empty, empty
+        rows = batch.rows
+        row_tests = words.tests[rows]
+
+        def runs(bit: int, sent_start: bool | None) -> int:
+            holds = (row_tests[:, bit >> 6] & np.uint64(1 << (bit & 63))) != 0
+            if sent_start is not None:
+                holds &= batch.is_start == sent_start
+            return batch.word_runs(holds)
+
+        leftover = list(self._matcher_only)
+        opened: list[tuple[int, list[tuple[tuple[int, bool | None], ...]]]] = []
+        for index in self._open:
+            found = self.patterns[index].variants(runs)
+            if found is None:
+                leftover.append(index)
+            else:
+                opened.append((index, found))
+        # The open patterns' variant lists are cached by the patterns: their identities name
+        # the table of this batch.
+        key = tuple(id(found) for _index, found in opened)
+        table = self._tables.get(key)
+        if table is None:
+            if len(self._tables) > 64:
+                self._tables.clear()
+            variants = self._closed + [(index, v) for index, found in opened for v in found]
+            table = self._tables[key] = _VariantTable(self.patterns, self.tests, variants, self._anchor_mark)
+        out_start, out_end, out_pattern = [], [], []
+        if len(table.pattern):
+            # Separator rows (no test holds) after the batch: a candidate running off either
+            # end reads them (negative positions wrap around), never a wrong word.
+            pad = np.zeros((table.longest, row_tests.shape[1]), dtype=row_tests.dtype)
+            padded = np.concatenate((row_tests, pad))
+            start, variant = _candidates(table, batch, words)
+            done_start, done_variant = [], []
+            for step in range(table.checks.shape[1] + 1):
+                k = table.checks[variant, step] if step < table.checks.shape[1] else np.full(len(variant), -1)
+                finished = k < 0
+                if finished.any():
+                    done_start.append(start[finished])
+                    done_variant.append(variant[finished])
+                    going = ~finished
+                    start, variant, k = start[going], variant[going], k[going]
+                if not len(start):
+                    break
+                bit = table.bits[variant, k]
+                holds = (padded[start + k, bit >> 6] >> (bit & 63).astype(np.uint64)) & np.uint64(1)
+                keep = holds != 0
+                start, variant = start[keep], variant[keep]
+            start = np.concatenate(done_start) if done_start else empty
+            variant = np.concatenate(done_variant) if done_variant else empty
+            if table.needs_start and len(start):
+                # Sentence-start requirements, on the few candidates left.
+                is_start = np.concatenate((batch.is_start, np.zeros(table.longest, dtype=bool)))
+                for k in range(table.bits.shape[1]):
+                    wanted = table.sent_start[variant, k]
+                    keep = (wanted < 0) | (is_start[start + k] == (wanted == 1))
+                    start, variant = start[keep], variant[keep]
+            out_start.append(start)
+            out_end.append(start + table.length[variant])
+            out_pattern.append(table.pattern[variant])
+        if leftover:
+            _fallback_matches(
+                batch, self.fallback.matcher(self.patterns, tuple(sorted(leftover))), out_start, out_end, out_pattern
+            )
+        start = np.concatenate(out_start) if out_start else empty
+        if not len(start):
+            return empty, empty, empty
+        end = np.concatenate(out_end)
+        owner = np.concatenate(out_pattern)
+        # One match per (key, start, end), as spaCy's Matcher gives.
+        keys = self._keys[owner]
+        order = np.lexsort((owner, end, start, keys))
+        start, end, owner, keys = start[order], end[order], owner[order], keys[order]
+        first = np.ones(len(start), dtype=bool)
+        first[1:] = (keys[1:] != keys[:-1]) | (start[1:] != start[:-1]) | (end[1:] != end[:-1])
+        return start[first], end[first], owner[first]
+
+
+def _no_runs(bit: int, sent_start: bool | None) -> int:
+    raise AssertionError("a pattern without '*' or '+' needs no word runs")
+
+
+def _candidates(table: _VariantTable, batch: Batch, words: WordTypes) -> tuple[np.ndarray, np.ndarray]:
+    """(start, variant) for every place of every variant's anchor test: the words with the
+    ANCHOR flag, and for each the anchor tests it passes (its marks, see WordTypes)."""
+    places = np.flatnonzero(batch.flags & ANCHOR)
+    if not len(places):
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    rows = batch.rows[places]
+    count = words.mark_count[rows]
+    place = np.repeat(np.arange(len(places)), count)
+    which = words.mark_items[
+        words.mark_first[rows][place] + (np.arange(len(place)) - (np.cumsum(count) - count)[place])
+    ]
+    # Each (place, anchor test) stands for every variant anchored on that test.
+    hit, member = pairs(table.variants_first, which)
+    variant = table.variants_by_anchor[member]
+    return places[place[hit]] - table.anchor[variant], variant
+
+
+def _fallback_matches(
+    batch: Batch,
+    matcher: Matcher,
+    out_start: list[np.ndarray],
+    out_end: list[np.ndarray],
+    out_pattern: list[np.ndarray],
+) -> None:
+    for d, doc in enumerate(batch.docs):
+        if not len(doc):
+            continue
+        if not doc.has_annotation("SENT_START"):
+            flags = np.full(len(doc), -1, dtype=np.int64)
+            flags[sentence_starts_of(batch, d)] = 1
+            doc.from_array([SENT_START], cast(Any, flags.view(np.uint64).reshape(-1, 1)))
+        strings = doc.vocab.strings
+        found = matcher(doc)
+        if found:
+            base = int(batch.offset[d])
+            out_start.append(np.array([base + s for _k, s, _e in found], dtype=np.int64))
+            out_end.append(np.array([base + e for _k, _s, e in found], dtype=np.int64))
+            out_pattern.append(np.array([int(strings[k]) for k, _s, _e in found], dtype=np.int64))
+
+
+def flag_getters(vocab: Any) -> dict[str, Callable[[str], Any]]:
+    """The vocab's boolean lexeme attributes (IS_ALPHA, LIKE_NUM, ...) by name."""
+    getters = vocab.lex_attr_getters
+    return {
+        name: getters[attr_id]
+        for name, attr_id in IDS.items()
+        if attr_id < 64 and attr_id in getters and name.startswith(("IS_", "LIKE_"))
+    }
