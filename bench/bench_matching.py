@@ -58,9 +58,12 @@ def run_child(args: list[str], env: dict[str, str]) -> None:
 
 
 def run_measured(args: list[str], env: dict[str, str]) -> tuple[float, float, float, str]:
-    """Run a child: (wall s, its own CPU s, its own peak RSS MB via wait4, stdout).
+    """Run a child: (wall s, its own CPU s, wait4's peak RSS MB, stdout).
 
     CPU seconds are reported beside wall time because a shared machine inflates wall time.
+    wait4's ru_maxrss is NOT the child's own peak: Linux folds in the memory of the process
+    it was forked from (this one, holding the whole generated data set: ~670 MB at 1M
+    people), so the import's peak is read inside the child instead (worker_import).
     """
     start = time.perf_counter()
     out_path = Path(tempfile.gettempdir()) / f"bench_matching_{os.getpid()}.out"
@@ -129,6 +132,26 @@ def prepare_data(size: int, samples: int, seed: int, workdir: Path) -> tuple[Pat
     truth = {r.reference: r.family_id for r in referrals}
     (workdir / f"truth_{size}.json").write_text(json.dumps(truth))
     return import_csv, new_csv, rows, len(history)
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak resident memory since exec (VmHWM; Linux)."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return math.nan
+
+
+def worker_import(csv_path: str) -> None:
+    """Child: run import_referrals as `manage.py` would, then print its own peak RSS."""
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("import_referrals", csv_path)
+    print(json.dumps({"import_peak_rss_mb": round(peak_rss_mb())}))
 
 
 def worker_match(new_csv: str, truth_path: str) -> None:
@@ -238,12 +261,16 @@ def main() -> None:
         help="PostgreSQL database to DROP and recreate for each size (never `test` or `postgres`)",
     )
     parser.add_argument("--workdir", default=str(Path(tempfile.gettempdir()) / "bench_matching"))
-    parser.add_argument("--worker", choices=["match"], help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=["import", "match"], help=argparse.SUPPRESS)
+    parser.add_argument("--csv", help=argparse.SUPPRESS)
     parser.add_argument("--new-csv", help=argparse.SUPPRESS)
     parser.add_argument("--truth", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker == "match":
         worker_match(args.new_csv, args.truth)
+        return
+    if args.worker == "import":
+        worker_import(args.csv)
         return
 
     workdir = Path(args.workdir)
@@ -259,9 +286,10 @@ def main() -> None:
             env = child_env(url)
             run_child([python, "manage.py", "migrate", "-v0"], env)
             load = os.getloadavg()[0]
-            import_s, import_cpu, import_rss, _ = run_measured(
-                [python, "manage.py", "import_referrals", str(import_csv)], env
+            import_s, import_cpu, _wait4_rss, import_out = run_measured(
+                [python, __file__, "--worker", "import", "--csv", str(import_csv)], env
             )
+            import_rss = json.loads(import_out.strip().splitlines()[-1])["import_peak_rss_mb"]
             _match_s, _match_cpu, _match_rss, out = run_measured(
                 [
                     python,

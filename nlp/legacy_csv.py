@@ -193,8 +193,9 @@ def _close_store(connection: sqlite3.Connection, directory: tempfile.TemporaryDi
 class ReferenceStore:
     """reference -> _ReferenceState, on disk behind a small write-back cache.
 
-    A dict of every reference grew by about 450 bytes per referral (45 MB at 100,000, 150 MB
-    at 1,000,000 people); here memory is the cache whatever the file's size. Rows of one
+    A dict of every reference grew by about 450 bytes per referral (45 MB for 100,000
+    referrals, ~150 MB for a million people); here memory is the cache and a 2 MB filter
+    whatever the file's size. Rows of one
     reference are nearly always adjacent, so almost every look-up is a cache hit, and a new
     reference costs one indexed SELECT. Iteration is in order of first appearance.
     """
