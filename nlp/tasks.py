@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from nlp.services.matching import referral_match_prior
+from nlp.services.matching import name_frequencies_rebuild, referral_match_prior
 from nlp.services.themes import referral_tag_themes
 
 logger = logging.getLogger(__name__)
@@ -19,3 +19,13 @@ def referral_analyse(referral_id: int) -> None:
     referral_tag_themes(referral_id=referral_id)
     links = referral_match_prior(referral_id=referral_id)
     logger.info("Analysed referral id=%s: %s prior referral links", referral_id, links)
+
+
+def name_frequencies_recount() -> None:
+    """Daily: recount name frequencies from the stored keys.
+
+    Each submission adds its own increments as it is indexed; this corrects drift (a deleted
+    referral, a crash between writes) so the term-frequency adjustment stays true.
+    """
+    rows = name_frequencies_rebuild()
+    logger.info("Recounted name frequencies: %s rows", rows)

@@ -22,7 +22,12 @@ from intake.tasks import drafts_purge
 from tests.intake.test_emails import draft_with_answers
 
 BASE_DIR = Path(__file__).resolve().parents[2]
-SCHEDULE_FUNCS = {"intake.tasks.outbox_retry", "intake.tasks.drafts_purge", "intake.tasks.sessions_clear"}
+SCHEDULE_FUNCS = {
+    "intake.tasks.outbox_retry",
+    "intake.tasks.drafts_purge",
+    "intake.tasks.sessions_clear",
+    "nlp.tasks.name_frequencies_recount",
+}
 
 
 @pytest.mark.django_db
@@ -37,6 +42,7 @@ def test_setup_schedules_creates_the_outbox_retry_draft_purge_and_session_schedu
     assert (retry.schedule_type, retry.minutes, retry.repeats) == (Schedule.MINUTES, 5, -1)
     assert schedules["intake.tasks.drafts_purge"].schedule_type == Schedule.HOURLY
     assert schedules["intake.tasks.sessions_clear"].schedule_type == Schedule.HOURLY
+    assert schedules["nlp.tasks.name_frequencies_recount"].schedule_type == Schedule.DAILY
     for schedule in schedules.values():
         assert callable(import_string(schedule.func))
         assert not schedule.args  # no arguments at all, so none can carry personal data

@@ -42,6 +42,7 @@ from nlp.services.matching import (
     referral_link_reject,
     referral_match_prior,
 )
+from nlp.tasks import name_frequencies_recount
 from tests.factories import PersonFactory, ReferralFactory
 
 pytestmark = pytest.mark.django_db
@@ -151,6 +152,18 @@ def test_name_frequencies_rebuild_recounts_from_the_keys_in_the_database():
         ("family_name", "pemberton"): 6,
     }
     assert written == len(counts)
+
+
+def test_the_daily_recount_task_corrects_drifted_counts_and_logs_no_names(caplog):
+    referral_index_people(referral_id=family_referral().pk)
+    NameFrequency.objects.filter(kind="family_name", value="pemberton").update(count=41)
+
+    with caplog.at_level(logging.INFO, logger="nlp.tasks"):
+        name_frequencies_recount()
+
+    assert NameFrequency.objects.get(kind="family_name", value="pemberton").count == 2
+    assert caplog.records, "the task reports what it did"
+    assert not any("pemberton" in r.getMessage().lower() or "karen" in r.getMessage().lower() for r in caplog.records)
 
 
 def test_bulk_inserts_use_a_dozen_statement_shapes_whatever_the_batch_sizes():

@@ -31,11 +31,20 @@ def schedule_specs() -> list[dict[str, Any]]:
             "schedule_type": Schedule.HOURLY,
             "minutes": None,
         },
+        {
+            "name": "nlp: recount name frequencies",
+            "func": "nlp.tasks.name_frequencies_recount",
+            "schedule_type": Schedule.DAILY,
+            "minutes": None,
+        },
     ]
 
 
 class Command(BaseCommand):
-    help = "Create or update the scheduled tasks (email outbox retry, draft purge, session clean-up). Idempotent."
+    help = (
+        "Create or update the scheduled tasks (email outbox retry, draft purge, session clean-up, "
+        "name-frequency recount). Idempotent."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         for spec in schedule_specs():
