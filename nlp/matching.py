@@ -129,6 +129,10 @@ BLOCKING_KEY_NAMES: tuple[str, ...] = (
     # anyone with a year of birth looks it up +/-1, so a nameless record is found after a move
 )
 
+# Source systems fill an unknown date of birth with a sentinel (01/01/1900 is the commonest);
+# two records agreeing on a sentinel is no evidence at all, so such a date counts as missing.
+_EARLIEST_REAL_DOB = date(1901, 1, 1)
+
 # Names that mean "not known" rather than a name.
 _PLACEHOLDER_NAMES = frozenset(
     {"unknown", "unborn", "baby", "babyof", "notknown", "nk", "tbc", "tba", "na", "none", "unnamed", "infant", "child"}
@@ -343,6 +347,8 @@ def person_normalise(record: PersonRecord) -> NormalisedPerson:
     family_first = family_tokens[0] if family_tokens else ""
 
     dob = record.date_of_birth
+    if dob is not None and dob < _EARLIEST_REAL_DOB:
+        dob = None
     dob_kind = "exact" if dob else ""
     year_only: int | None = None
     if dob is None and record.expected_date is not None:

@@ -58,6 +58,15 @@ def test_placeholder_names_for_an_unborn_child_count_as_missing() -> None:
     assert (p.dob, p.dob_kind) == ("2024-05-01", "expected")
 
 
+def test_a_sentinel_date_of_birth_counts_as_missing_and_gives_no_agreement(model: MatchModel) -> None:
+    sentinel = date(1900, 1, 1)
+    assert person_normalise(person(date_of_birth=sentinel)).dob is None
+    assert person_normalise(person(date_of_birth=date(1901, 1, 1))).dob == "1901-01-01"
+    a = person(given_name="Amy", family_name="Smith", date_of_birth=sentinel)
+    b = person(key="2", referral="R2", given_name="Amy", family_name="Smith", date_of_birth=sentinel)
+    assert compare(model, a, b).agreements["date_of_birth"] == "missing"
+
+
 def test_an_invalid_nhs_number_is_dropped_and_a_valid_one_kept_without_spaces() -> None:
     assert nhs_number_valid(VALID_NHS)
     assert not nhs_number_valid("9434765918")
