@@ -203,10 +203,16 @@ def session_extend(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"expires_in": settings.SESSION_COOKIE_AGE})
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 def timed_out(request: HttpRequest) -> HttpResponse:
-    # Signing out here too, in case the page was reached by the warning's own countdown.
-    request.session.flush()
+    """The signed-out page; the warning's own countdown POSTs here to end the session.
+
+    Only a POST (CSRF-checked) signs out: a link or image on another site could otherwise end
+    someone's session mid-form and cut them off from their unsaved draft.
+    """
+    if request.method == "POST":
+        request.session.flush()
+        return redirect(reverse("intake:timed_out"))
     return render(
         request,
         "intake/timed_out.html",

@@ -69,7 +69,17 @@ function start () {
       form.submit()
       return
     }
-    window.location.href = dialog.dataset.timedOutUrl
+    // Elsewhere, sign out with a POST: the server ends a session only on a CSRF-checked POST.
+    const signOut = document.createElement('form')
+    signOut.method = 'post'
+    signOut.action = dialog.dataset.timedOutUrl
+    const token = document.createElement('input')
+    token.type = 'hidden'
+    token.name = 'csrfmiddlewaretoken'
+    token.value = dialog.dataset.csrfToken
+    signOut.appendChild(token)
+    document.body.appendChild(signOut)
+    signOut.submit()
   }
 
   async function extend () {

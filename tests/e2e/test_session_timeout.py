@@ -75,3 +75,33 @@ def test_timeout_warning_takes_focus_extends_by_keyboard_and_saves_the_page_on_t
     draft = Draft.objects.get()
     assert "Timeout Tester" in str(draft.data[DRAFT_PARTIAL])
     ui.assert_clean()
+
+
+def test_timing_out_on_a_page_without_a_form_signs_out_with_a_post(ui, short_session):
+    # The save-for-later page has no wizard form to submit; the warning signs out by a CSRF-checked
+    # POST (a GET to the signed-out page ends nothing, so another site cannot sign people out).
+    page = ui.page
+    page.clock.install()
+    start_journey(ui, "practice_alert")
+    journey_url = page.url
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save and come back later").click()
+    assert "/save/" in page.url
+
+    page.clock.fast_forward(WARN_AFTER_MS + 1000)
+    page.wait_for_function(DIALOG_OPEN)
+
+    def is_sign_out(response) -> bool:
+        return response.url.endswith("/session/timed-out/") and response.request.method == "POST"
+
+    with page.expect_response(is_sign_out) as sign_out:
+        page.clock.fast_forward(WARNING * 1000)
+    assert sign_out.value.status == 302
+    page.wait_for_url("**/session/timed-out/")
+    assert "You have been signed out" in page.locator("h1").inner_text()
+    ui.axe.check(page, "timed out after the save page")
+    ui.assert_clean()
+
+    signed_out = page.goto(journey_url)  # the draft is no longer this browser's
+    assert signed_out is not None
+    assert signed_out.status == 404

@@ -179,6 +179,7 @@ def test_every_intake_page_that_takes_a_post_refuses_one_without_a_csrf_token():
         "save": (reverse("intake:save", kwargs={"form_type": journey.form_type, "draft_key": journey.key}), {}),
         "resume": (reverse("intake:resume", kwargs={"token": token}), {}),
         "extend": (reverse("intake:session_extend"), {}),
+        "sign out": (reverse("intake:timed_out"), {}),
     }
 
     for name, (url, body) in posts.items():
@@ -187,6 +188,21 @@ def test_every_intake_page_that_takes_a_post_refuses_one_without_a_csrf_token():
         assert "Sorry, we could not accept that page" in response.content.decode(), name
     assert steps.ABOUT_YOU not in journey.draft.data["wizard"]["step_data"]
     assert Draft.objects.get(key=journey.key).resume_token_used_at is None
+    assert browser.get(journey.url(steps.ABOUT_YOU)).status_code == 200  # still signed in
+
+
+def test_only_a_post_to_the_signed_out_page_ends_the_session(client):
+    # A GET (a link or an image on another site) must not cut someone off from their draft.
+    journey = Journey(client)
+
+    assert "You have been signed out" in client.get(reverse("intake:timed_out")).content.decode()
+    assert journey.get(steps.ABOUT_YOU).status_code == 200
+
+    response = client.post(reverse("intake:timed_out"))
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("intake:timed_out")
+    assert journey.get(steps.ABOUT_YOU).status_code == 404
 
 
 # --- Redirects ---------------------------------------------------------------------------------
