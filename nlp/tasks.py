@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 
-from nlp.services.matching import name_frequencies_rebuild, referral_match_prior
+from nlp.models.matching import NameFrequency, PersonKey
+from nlp.services.matching import name_frequencies_rebuild, planner_statistics_refresh, referral_match_prior
 from nlp.services.themes import referral_tag_themes
 
 logger = logging.getLogger(__name__)
@@ -22,10 +23,13 @@ def referral_analyse(referral_id: int) -> None:
 
 
 def name_frequencies_recount() -> None:
-    """Daily: recount name frequencies from the stored keys.
+    """Daily: recount name frequencies from the stored keys, and refresh planner statistics.
 
     Each submission adds its own increments as it is indexed; this corrects drift (a deleted
-    referral, a crash between writes) so the term-frequency adjustment stays true.
+    referral, a crash between writes) so the term-frequency adjustment stays true. Submissions
+    alone grow the key table with no import to ANALYZE it; where autovacuum is off or slow, stale
+    statistics could make the candidate query scan the table.
     """
     rows = name_frequencies_rebuild()
+    planner_statistics_refresh([PersonKey, NameFrequency])
     logger.info("Recounted name frequencies: %s rows", rows)

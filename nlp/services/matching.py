@@ -563,17 +563,18 @@ def legacy_referrals_import(
                 progress(len(batch))
         if result.referrals_created:
             name_frequencies_rebuild()
-            _planner_statistics_refresh([Referral, Person, PersonKey, NameFrequency])
+            planner_statistics_refresh([Referral, Person, PersonKey, NameFrequency])
     return result
 
 
-def _planner_statistics_refresh(models_written: Sequence[type[models.Model]]) -> None:
-    """PostgreSQL: ANALYZE the tables a bulk import filled, inside its transaction.
+def planner_statistics_refresh(models_written: Sequence[type[models.Model]]) -> None:
+    """PostgreSQL: ANALYZE the matching tables (after a bulk import, inside its transaction).
 
-    Without statistics the planner guessed thousands of rows for each blocking-key look-up, and
-    with the candidate query's LIMIT it chose a sequential scan of every person: 250-400 ms
-    instead of 2-5 ms for one match in five (100,000 referrals). Autovacuum analyzes only after
-    a delay, or never when it is off. ANALYZE counts the rows this transaction inserted.
+    Without statistics the planner guessed thousands of rows for each blocking-key look-up and
+    chose a sequential scan of every person: 250-400 ms instead of 2-5 ms for one match in five
+    (100,000 referrals, when the candidate query still had a LIMIT). Autovacuum analyzes only
+    after a delay, or never when it is off, so the import and the daily recount both do it.
+    ANALYZE counts the rows this transaction inserted.
     """
     connection = connections[router.db_for_write(PersonKey)]
     if connection.vendor != "postgresql":

@@ -166,6 +166,22 @@ def test_the_daily_recount_task_corrects_drifted_counts_and_logs_no_names(caplog
     assert not any("pemberton" in r.getMessage().lower() or "karen" in r.getMessage().lower() for r in caplog.records)
 
 
+def test_the_daily_recount_refreshes_postgresql_planner_statistics_for_the_keys():
+    if connection.vendor != "postgresql":
+        pytest.skip("planner statistics are PostgreSQL's")
+    referral_index_people(referral_id=family_referral().pk)
+    table = PersonKey._meta.db_table
+
+    def estimated_rows() -> float:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [table])
+            return cursor.fetchone()[0]
+
+    assert estimated_rows() != PersonKey.objects.count()  # -1 when never analysed: the planner guesses
+    name_frequencies_recount()
+    assert estimated_rows() == PersonKey.objects.count() == 2
+
+
 def test_bulk_inserts_use_a_dozen_statement_shapes_whatever_the_batch_sizes():
     # sqlite3 keeps a prepared statement per distinct SQL text; one per remainder size filled
     # its cache with megabyte statements as an import went on.
