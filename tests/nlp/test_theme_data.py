@@ -22,6 +22,7 @@ def test_the_tuning_and_held_out_files_are_all_here():
         "tune_reviews.jsonl",
         "tune_social_care.jsonl",
         "tune_negation.jsonl",
+        "tune_chronology.jsonl",
     }
 
 
