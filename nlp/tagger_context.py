@@ -8,6 +8,22 @@ given food") never negate; in a co-occurrence rule only the anchors are its word
 "not" in the gap is a cue. Pseudo-cues ("no further action", "could not be ruled out") shadow
 the cue words they contain.
 
+Passage rules (after every sentence is decided; ``passage_statuses``). A cue with a reach of
+PASSAGE_WIDE or more takes no part in the sentence rules above; instead
+
+- a passage-wide cue followed by a theme match in its sentence is about that match and does
+  nothing (the sentence rules decide it);
+- weak evidence (a rule weighted below WEAK_WEIGHT, the pattern files' ordinary weight: an
+  indirect sign such as "bruise on cheek", "police attended", "codeine") asserted before a
+  passage-wide negation ("No further concerns.", "Nil safeguarding concerns.") or before an
+  explicit negated mention of the same theme (one from a rule weighted WEAK_WEIGHT or more:
+  "poor weight gain ... No evidence of neglect.", "bruise consistent with the fall, NAI not
+  thought likely") is negated: the writer has ruled the concern out. Evidence at or above WEAK_WEIGHT is never
+  cancelled this way;
+- a passage-wide hypothetical cue is a header ("Recommendations:", "Learning points
+  include:", "Practitioners should consider the following:"): the asserted mentions in the
+  sentences after it, up to a blank line (the list items), are hypothetical.
+
 Person attribution: an other_person cue ("maternal grandmother", "the 15-year-old", "as a
 child") marks the mention as about someone outside the theme unless a subject word of the
 theme ("mother", "Dad") stands between them; a sentence opening with a pronoun inherits that
@@ -23,7 +39,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from nlp.tagger_patterns import SENTENCE_WIDE, CueEntry
+from nlp.tagger_patterns import DEFAULT_WEIGHT, SENTENCE_WIDE, CueEntry
 
 ASSERTED = "asserted"
 NEGATED = "negated"
@@ -34,6 +50,11 @@ _PRIORITY = {NEGATED: 0, HYPOTHETICAL: 1, OTHER_PERSON: 2}
 # opening with a pronoun is followed back at most this many sentences.
 TOPIC_REACH = 10
 TOPIC_HOPS = 3
+# A cue with at least this reach acts on the passage, not its sentence (see the module doc).
+PASSAGE_WIDE = 100
+# Evidence from a rule weighted below this (the pattern files' ordinary weight) is weak: a
+# later negation in the passage cancels it.
+WEAK_WEIGHT = DEFAULT_WEIGHT
 
 Cue = tuple[int, int, CueEntry]  # (start, end, cue), token offsets in the Doc
 Part = tuple[int, int]
@@ -52,6 +73,12 @@ class DocCues(Protocol):
 
     def word_hyphen(self, doc: int, start: int, end: int) -> bool: ...
 
+    def doc_sentences(self, doc: int) -> range: ...
+
+    def paragraph_end(self, sentence: int) -> bool: ...
+
+    def match_weight(self, doc: int, index: int) -> float: ...
+
 
 def _share_themes(a: frozenset[str] | None, b: frozenset[str] | None) -> bool:
     """Whether two cue scopes overlap (None: every theme)."""
@@ -68,11 +95,21 @@ class _Sentence:
         self.own = own
         pseudo = [(s, e) for s, e, c in cues if c.category == "pseudo"]
         self.terminators = sorted(s for s, e, c in cues if c.category == "terminate" and not hyphen(s, e))
-        self.active = [
+        unshadowed = [
             cue
             for cue in cues
             if cue[2].category not in ("pseudo", "terminate", "subject")
             and not any(ps <= cue[0] and cue[1] <= pe and (ps, pe) != (cue[0], cue[1]) for ps, pe in pseudo)
+        ]
+        self.active = [cue for cue in unshadowed if cue[2].max_tokens < PASSAGE_WIDE]
+        # Passage-wide cues: hypothetical ones (headers), and negated ones outside every theme's
+        # own wording.
+        self.passage = [
+            cue
+            for cue in unshadowed
+            if cue[2].max_tokens >= PASSAGE_WIDE
+            and cue[2].category in (NEGATED, HYPOTHETICAL)
+            and not (cue[2].category == NEGATED and _inside(cue[0], cue[1], own))
         ]
         others = [c for c in self.active if c[2].category == OTHER_PERSON]
         # "mother" inside "her own mother" names someone else, not the parent (for the same themes).
@@ -88,6 +125,13 @@ class _Sentence:
                 for o in others
             )
         ]
+
+
+def _inside(c_start: int, c_end: int, own: Sequence[Part]) -> bool:
+    """A cue inside (and shorter than) some theme match's own words."""
+    return any(
+        o_start <= c_start and c_end <= o_end and (o_end - o_start) > (c_end - c_start) for o_start, o_end in own
+    )
 
 
 def cue_status(theme: str, span_end: int, core: Sequence[Part], sentence: _Sentence) -> str:
@@ -119,10 +163,7 @@ def cue_status(theme: str, span_end: int, core: Sequence[Part], sentence: _Sente
             continue
         # A cue inside another theme's wording ("not given food", "was not brought") is that
         # theme's content, not a negation of this one.
-        if not other and any(
-            o_start <= c_start and c_end <= o_end and (o_end - o_start) > (c_end - c_start)
-            for o_start, o_end in sentence.own
-        ):
+        if not other and _inside(c_start, c_end, sentence.own):
             continue
         stops: Sequence[int]
         if other:
@@ -211,7 +252,9 @@ def statuses(
 
     ``scope`` is the status the batch pass found (an index into _DECIDED, the pronoun rule
     applied), -1 when an other_person cue that subject words may stop has to be checked here,
-    or -2 when the match is asserted but the pronoun rule has to be applied here.
+    or -2 when the match is asserted but the pronoun rule has to be applied here. The passage
+    rules are applied here when some match was left open (the batch pass applies them
+    itself to a Doc it decided entirely).
     """
     out: list[str] = []
     cues: dict[int, list[Cue]] = {}
@@ -234,7 +277,65 @@ def statuses(
             if topic.about_someone_else(sentence, theme, start):
                 status = OTHER_PERSON
         out.append(status)
+    if any(match[5] < 0 for match in matches):
+        out = passage_statuses(doc_cues, doc, matches, out, contexts, cues)
     return out
+
+
+def passage_statuses(
+    doc_cues: DocCues,
+    doc: int,
+    matches: Sequence[tuple[int, int, str, Sequence[Part], int, int]],
+    decided: list[str],
+    contexts: dict[int, _Sentence] | None = None,
+    cues: dict[int, list[Cue]] | None = None,
+) -> list[str]:
+    """The passage rules (module doc) over the sentence-level statuses of a Doc's matches."""
+    contexts = {} if contexts is None else contexts
+    cues = {} if cues is None else cues
+    negations: list[Cue] = []
+    headers: list[tuple[int, Cue]] = []
+    for sentence in doc_cues.doc_sentences(doc):
+        context = contexts.get(sentence)
+        if context is None:
+            context = contexts[sentence] = _sentence(doc_cues, doc, sentence, matches, cues)
+        for cue in context.passage:
+            # A theme match after it in its sentence: the cue is about that (sentence rules).
+            if any(m[4] == sentence and m[0] >= cue[1] for m in matches):
+                continue
+            if cue[2].category == NEGATED:
+                negations.append(cue)
+            else:
+                headers.append((sentence, cue))
+    out = list(decided)
+    for i, (_start, end, theme, _core, sentence, _scope) in enumerate(matches):
+        if out[i] != ASSERTED:
+            continue
+        if doc_cues.match_weight(doc, i) < WEAK_WEIGHT and (
+            any(c_start >= end and _for(entry, theme) for c_start, _c_end, entry in negations)
+            or any(
+                decided[j] == NEGATED
+                and other[2] == theme
+                and other[0] >= end
+                and doc_cues.match_weight(doc, j) >= WEAK_WEIGHT
+                for j, other in enumerate(matches)
+            )
+        ):
+            out[i] = NEGATED
+            continue
+        for header_sentence, (_h_start, _h_end, entry) in headers:
+            if (
+                header_sentence < sentence
+                and _for(entry, theme)
+                and not any(doc_cues.paragraph_end(s) for s in range(header_sentence, sentence))
+            ):
+                out[i] = HYPOTHETICAL
+                break
+    return out
+
+
+def _for(entry: CueEntry, theme: str) -> bool:
+    return entry.themes is None or theme in entry.themes
 
 
 def _sentence(

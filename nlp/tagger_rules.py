@@ -29,6 +29,7 @@ from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc
 
+from nlp.tagger_context import PASSAGE_WIDE, WEAK_WEIGHT
 from nlp.tagger_context import TOPIC_HOPS as _TOPIC_HOPS
 from nlp.tagger_context import TOPIC_REACH as _TOPIC_REACH
 from nlp.tagger_match import (
@@ -54,6 +55,11 @@ from nlp.tagger_patterns import SENTENCE_WIDE, CueEntry, PatternEntry, PatternEr
 from nlp.tagger_words import WordTypes
 
 CUE_PREFIX = "cue|"
+# The version of the context step's rules (tagger_context and BatchMatches). It is also the
+# "context_rules" field of the meta line of patterns/_context.jsonl (a test checks they are
+# equal), and that file's bytes are in the pattern set's version hash, hence in the tagger
+# version: bump both when the context code changes what it decides.
+CONTEXT_RULES = 2
 _PLAIN_WORD = re.compile("[a-z]+")
 _SEPARATOR_WORD = "\uffff"
 # The longest anchor phrase the pairing of a near rule looks back over (as before: anchors
@@ -64,7 +70,7 @@ DASHES = frozenset({"-", "\u2013", "\u2014"})
 PRONOUNS = frozenset({"she", "he", "they", "her", "his", "their"})
 # Cue categories as numbers: the three that change a status first, in priority order.
 _CATEGORY = {"negated": 1, "hypothetical": 2, "other_person": 3, "pseudo": 4, "terminate": 5, "subject": 6}
-_OTHER, _PSEUDO, _TERMINATE, _SUBJECT = 3, 4, 5, 6
+_NEGATED, _HYPOTHETICAL, _OTHER, _PSEUDO, _TERMINATE, _SUBJECT = 1, 2, 3, 4, 5, 6
 # A cue's rank is its priority * 1000 + its distance; the ranks order cues exactly only when
 # no reach reaches 1000 tokens.
 _RANK_STEP = 1000
@@ -405,8 +411,10 @@ class ThemeRules:
         self.cue_forward = np.array([c.direction in ("forward", "both") for c in self.cues] or [False], dtype=bool)
         self.cue_backward = np.array([c.direction in ("backward", "both") for c in self.cues] or [False], dtype=bool)
         self.cue_reach = np.array([c.max_tokens for c in self.cues] or [0], dtype=np.int64)
-        self.ranks_fit = all(c.max_tokens < _RANK_STEP for c in self.cues)
-        self.max_reach = max([0, *(c.max_tokens for c in self.cues)])
+        # Passage-wide cues (tagger_context.passage_statuses) take no part in the sentence rules.
+        self.cue_passage = self.cue_reach >= PASSAGE_WIDE
+        self.ranks_fit = all(c.max_tokens < _RANK_STEP for c in self.cues if c.max_tokens < PASSAGE_WIDE)
+        self.max_reach = max([0, *(c.max_tokens for c in self.cues if c.max_tokens < PASSAGE_WIDE)])
 
     def _phrase_ranks(self) -> dict[int, int]:
         """Entry index -> place among the keys the former theme trie returned for its words,
@@ -773,6 +781,7 @@ class BatchMatches:
         self._led = self._pronoun_led()
         scope = self._scope(start, end, matches["entry"], sentence, core, cue_start, cue_end, cue, c_sentence)
         self._topic(scope, start, matches["entry"], sentence, cue_start, cue, c_sentence)
+        self._passage(scope, start, end, matches["entry"], sentence, core, cue_start, cue_end, cue, c_sentence)
         self.start_array, self.end_array, self.entry_array = start, end, matches["entry"]
         self.sentence_array, self.core_array = sentence, core
         self.scope_array = scope
@@ -839,7 +848,7 @@ class BatchMatches:
             return status
         category = rules.cue_category[cue]
         shadowed = self._shadowed(category, cue_start, cue_end, c_sentence)
-        active = np.flatnonzero((category <= _OTHER) & ~shadowed)
+        active = np.flatnonzero((category <= _OTHER) & ~shadowed & ~rules.cue_passage[cue])
         if not len(active):
             return status
         # Every cue that can reach a match starts within its reach of the match (and in its
@@ -1192,6 +1201,112 @@ class BatchMatches:
             found |= alive & ~has_subject & has_other
             alive &= ~has_subject & ~has_other
         status[asked[found]] = _OTHER
+
+    def _passage(
+        self,
+        status: np.ndarray,
+        start: np.ndarray,
+        end: np.ndarray,
+        entry: np.ndarray,
+        sentence: np.ndarray,
+        core: np.ndarray,
+        cue_start: np.ndarray,
+        cue_end: np.ndarray,
+        cue: np.ndarray,
+        c_sentence: np.ndarray,
+    ) -> None:
+        """The passage rules (tagger_context.passage_statuses), in place, for the Docs whose
+        every match is decided here (the context step applies them to the others): weak
+        asserted evidence before a passage-wide negation or a negated mention of its theme
+        becomes negated (1); asserted mentions in the list under a header become
+        hypothetical (2)."""
+        rules, batch = self.rules, self.batch
+        if not len(start):
+            return
+        doc = batch.doc_index[start]
+        open_docs = np.zeros(batch.n_docs, dtype=bool)
+        open_docs[doc[status < 0]] = True
+        asserted = (status == 0) & ~open_docs[doc]
+        if not asserted.any():
+            return
+        n_themes = len(rules.theme_index)
+        theme = rules.entry_theme[entry]
+        passage = np.flatnonzero(rules.cue_passage[cue])
+        category = rules.cue_category[cue[passage]] if len(passage) else passage
+        if len(passage):
+            keep = (category == _NEGATED) | (category == _HYPOTHETICAL)
+            passage, category = passage[keep], category[keep]
+        if len(passage):
+            every = rules.cue_category[cue]
+            shadowed = self._shadowed(every, cue_start, cue_end, c_sentence)[passage]
+            negated = category == _NEGATED
+            inside = np.zeros(len(passage), dtype=bool)
+            if negated.any():
+                at = passage[negated]
+                inside[negated] = self._inside_own(start, sentence, core, cue_start[at], cue_end[at], c_sentence[at])
+            # One followed by a theme match in its sentence is about that match: not passage-wide.
+            last_start = np.full(len(batch.sentence_start), -1, dtype=np.int64)
+            np.maximum.at(last_start, sentence, start)
+            keep = ~shadowed & ~inside & (last_start[c_sentence[passage]] < cue_end[passage])
+            passage, category = passage[keep], category[keep]
+        # Per (Doc, theme): the latest start of an explicit negated mention (a rule weighted
+        # WEAK_WEIGHT or more) or of a passage-wide negation; weak evidence before it is cancelled.
+        negated_match = np.flatnonzero((status == 1) & (rules.entry_weight_array[entry] >= WEAK_WEIGHT))
+        latest = np.full(batch.n_docs * n_themes, -1, dtype=np.int64)
+        np.maximum.at(latest, doc[negated_match] * n_themes + theme[negated_match], start[negated_match])
+        negations = passage[category == _NEGATED] if len(passage) else passage
+        for kind in np.unique(cue[negations]).tolist():  # a few kinds of cue, many cues
+            these = negations[cue[negations] == kind]
+            kind_themes = np.array(self._cue_themes(kind), dtype=np.int64)
+            slots = batch.doc_index[cue_start[these]][:, None] * n_themes + kind_themes[None, :]
+            np.maximum.at(latest, slots.ravel(), np.repeat(cue_start[these], len(kind_themes)))
+        weak = asserted & (rules.entry_weight_array[entry] < WEAK_WEIGHT)
+        slot = doc * n_themes + theme
+        cancelled = weak & (latest[slot] >= end)
+        status[cancelled] = 1
+        asserted &= ~cancelled
+        headers = passage[category == _HYPOTHETICAL] if len(passage) else passage
+        if not len(headers) or not asserted.any():
+            return
+        for c in headers.tolist():
+            h_sentence = int(c_sentence[c])
+            stop = h_sentence
+            last = int(batch.sentence[batch.offset[batch.doc_index[cue_start[c]]]]) + self._doc_sentence_count(
+                int(batch.doc_index[cue_start[c]])
+            )
+            while stop < last - 1 and not self.paragraph_end(stop):
+                stop += 1
+            header_themes = self._cue_themes(int(cue[c]))
+            under = asserted & (sentence > h_sentence) & (sentence <= stop) & np.isin(theme, header_themes)
+            status[under] = 2
+            asserted &= ~under
+
+    def _cue_themes(self, cue: int) -> list[int]:
+        themes = self.rules.cues[cue].themes
+        if themes is None:
+            return list(range(len(self.rules.theme_index)))
+        return [self.rules.theme_index[t] for t in themes]
+
+    def _doc_sentence_count(self, doc: int) -> int:
+        batch = self.batch
+        first = int(batch.offset[doc])
+        if not int(batch.lengths[doc]):
+            return 0
+        return int(batch.sentence[first + int(batch.lengths[doc]) - 1]) - int(batch.sentence[first]) + 1
+
+    def doc_sentences(self, doc: int) -> range:
+        first = self.first_sentence(doc)
+        return range(first, first + self._doc_sentence_count(doc))
+
+    def paragraph_end(self, sentence: int) -> bool:
+        """The sentence ends with a blank line."""
+        end = int(self._sentence_end[sentence]) - 1
+        row = int(self.batch.rows[end])
+        return row != 0 and self.rules.words.text(row).count("\n") >= 2
+
+    def match_weight(self, doc: int, index: int) -> float:
+        """The weight of the rule of a Doc's match (in the Doc's match order)."""
+        return float(self.rules.entry_weight[int(self.entry_array[self.doc_first_match[doc] + index])])
 
     def word_hyphen(self, doc: int, start: int, end: int) -> bool:
         """A hyphen inside a word ("self-harm", "post-natal") is not a clause break."""

@@ -1,0 +1,196 @@
+"""The context step's passage rules (tagger_context.passage_statuses): a later negation in the
+passage cancels weak evidence, and list items under a hypothetical header are hypothetical.
+
+Each behaviour test states one labelling rule of tests/data/themes/README.md on sentences
+written for these tests; the last tests check that the batch pass (tagger_rules.BatchMatches)
+and the plain-Python rules agree match by match on passages built to exercise them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from nlp.pipeline import (
+    PATTERNS_DIR,
+    ThemeTagger,
+    _doc_matches,
+    _doc_statuses,
+    clean_text,
+    get_pipeline,
+    load_pattern_set,
+    result_from_doc,
+)
+from nlp.tagger_context import PASSAGE_WIDE, WEAK_WEIGHT, statuses
+from nlp.tagger_patterns import DEFAULT_WEIGHT
+from nlp.tagger_rules import CONTEXT_RULES
+
+DEV = Path(__file__).resolve().parents[1] / "data" / "themes" / "dev.jsonl"
+
+
+@pytest.fixture(scope="module")
+def tagger() -> ThemeTagger:
+    return ThemeTagger(get_pipeline())
+
+
+# --- A later negation cancels weak evidence ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        (
+            "DSL log: pupil came in with a bruise on her cheek. She says she fell off her scooter. "
+            "No further concerns.",
+            "physical_abuse",
+        ),
+        ("Poor weight gain noted at the 8 week check. Parents attentive, no evidence of neglect.", "neglect"),
+        (
+            "GP letter: father of 3 with back pain, on codeine and pregabalin, reviewed monthly. No concerns.",
+            "parental_substance_misuse",
+        ),
+        (
+            "Consultant opinion: bruise consistent with the described fall against the table, NAI not thought likely.",
+            "physical_abuse",
+        ),
+    ],
+)
+def test_weak_evidence_before_a_negation_later_in_the_passage_is_negated(tagger, text, code):
+    """A passage-wide negation, or an explicit negated mention of the theme after the evidence."""
+    result = tagger.tag(text)
+    assert code not in result.codes
+    assert code in result.negated
+
+
+def test_strong_evidence_is_never_cancelled_by_a_later_negation(tagger):
+    text = "Baby has a spiral fracture of the femur and bruising to the face. No further concerns."
+    assert "physical_abuse" in tagger.tag(text).codes
+
+
+def test_a_weak_negated_mention_does_not_cancel_earlier_evidence(tagger):
+    # "CP medical" (weak) is negated by "no plausible explanation": not a ruling-out of the bruise.
+    text = "Mother brought the baby with a small bruise on the ear. Paeds review: no plausible explanation, CP medical."
+    assert "physical_abuse" in tagger.tag(text).codes
+
+
+def test_a_negation_before_the_evidence_does_not_cancel_it(tagger):
+    assert "physical_abuse" in tagger.tag("No further concerns. Bruise on her cheek noted at school today.").codes
+
+
+def test_a_closing_negation_about_a_named_theme_is_about_that_theme_only(tagger):
+    result = tagger.tag("Bruise on her cheek noted. No further concerns about domestic abuse.")
+    assert "physical_abuse" in result.codes
+    assert "domestic_abuse" in result.negated
+
+
+def test_no_concerns_about_care_does_not_cancel_a_parents_mental_health_history(tagger):
+    text = "M has been on a waiting list for talking therapies for anxiety. No concerns about her care of the children."
+    assert "parental_mental_health" in tagger.tag(text).codes
+
+
+def test_weak_means_below_the_pattern_files_ordinary_weight():
+    assert WEAK_WEIGHT == DEFAULT_WEIGHT
+
+
+# --- Items under a hypothetical header ---------------------------------------------------
+
+
+def test_list_items_under_a_recommendations_header_are_hypothetical(tagger):
+    text = (
+        "Recommendations:\n1. Training on coercive control and domestic abuse for GPs.\n"
+        "2. Safer sleep messages at every contact."
+    )
+    result = tagger.tag(text)
+    assert result.codes == set()
+    assert {"domestic_abuse", "unsafe_sleep"} <= set(result.hypothetical)
+
+
+def test_a_blank_line_ends_the_list_under_a_header(tagger):
+    text = (
+        "Recommendations:\n1. Training on coercive control and domestic abuse for GPs.\n\n"
+        "Mother disclosed domestic abuse by her partner."
+    )
+    assert "domestic_abuse" in tagger.tag(text).codes
+
+
+def test_a_header_followed_by_a_finding_in_its_sentence_is_no_header(tagger):
+    text = "Learning points include: the mother drank heavily throughout. The father was violent to her."
+    assert "domestic_abuse" in tagger.tag(text).codes
+
+
+# --- The version ---------------------------------------------------------------------------
+
+
+def test_the_context_rules_version_is_in_the_context_file_and_so_in_the_tagger_version():
+    meta = json.loads((PATTERNS_DIR / "_context.jsonl").read_text(encoding="utf-8").splitlines()[0])["meta"]
+    assert meta["context_rules"] == CONTEXT_RULES
+
+
+def test_passage_wide_cues_exist_for_both_rules():
+    cues = load_pattern_set().cues
+    wide = {c.category for c in cues if c.max_tokens >= PASSAGE_WIDE}
+    assert wide == {"negated", "hypothetical"}
+
+
+# --- The batch pass agrees with the plain rules ---------------------------------------------
+
+
+PASSAGES = [
+    "DSL log: pupil came in with a bruise on her cheek. She says she fell off her scooter. No further concerns.",
+    "Police attended re shouting. It was the TV. No argument had taken place. Nil safeguarding concerns.",
+    "No further concerns. Bruise on her cheek noted at school today.",
+    "Bruise on her cheek noted. No further concerns about domestic abuse.",
+    "Grandmother drinks heavily. Pupil came in with a bruise on her cheek. No further concerns.",
+    "Recommendations:\n1. Training on coercive control and domestic abuse for GPs.\n2. Safer sleep at every contact.",
+    "Recommendations:\n1. Neglect training.\n\nMother disclosed domestic abuse. No concerns.",
+    "Practitioners should consider the following:\n- parental alcohol misuse\n- children missing education",
+    "Recommendations: 1. Agencies should hear the voice of the child. 2. Neglect training. No concerns.",
+    "Recommendations:",
+    "No concerns.",
+]
+
+
+def _variants() -> list[str]:
+    lines = DEV.read_text(encoding="utf-8").splitlines()
+    sample = [json.loads(line)["text"] for line in lines[:150] if line.strip()]
+    out = list(PASSAGES)
+    for i, text in enumerate(sample):
+        if i % 3 == 0:
+            out.append(text + " No further concerns.")
+        elif i % 3 == 1:
+            out.append("Learning points include:\n" + text.replace(". ", ".\n- "))
+        else:
+            out.append(text + " Nil concerns. " + sample[i - 1])
+    return out
+
+
+def test_the_batch_passage_rules_agree_with_the_plain_rules():
+    tagger = ThemeTagger(get_pipeline())
+    batch = [clean_text(t) for t in _variants()]
+    found = tagger.rules.match([tagger.nlp.make_doc(t) for t in batch], batch)
+    compared = negated = hypothetical = 0
+    for doc in range(len(batch)):
+        matches = _doc_matches(found, doc)
+        if not matches:
+            continue
+        fast = _doc_statuses(found, doc, matches)
+        by_hand = statuses(found, doc, [(*m[:5], -1) for m in matches])
+        assert fast == by_hand, batch[doc][:80]
+        compared += len(fast)
+        negated += sum(s == "negated" for s in by_hand)
+        hypothetical += sum(s == "hypothetical" for s in by_hand)
+    assert compared > 1000
+    assert negated > 50
+    assert hypothetical > 100
+
+
+def test_the_pipeline_components_give_what_tag_many_gives_on_passages():
+    nlp = get_pipeline()
+    tagger = ThemeTagger(nlp)
+    texts = [clean_text(t) for t in _variants()[:80]]
+    fast = list(tagger.tag_many(texts, batch_size=7))
+    for text, result in zip(texts, fast, strict=True):
+        slow = result_from_doc(nlp(text), weights=tagger.weights)
+        assert slow.as_dict() == result.as_dict(), text[:80]
