@@ -40,6 +40,7 @@ from nlp.tagger_context import HYPOTHETICAL as _HYPOTHETICAL
 from nlp.tagger_context import NEGATED as _NEGATED
 from nlp.tagger_context import OTHER_PERSON as _OTHER_PERSON
 from nlp.tagger_context import statuses
+from nlp.tagger_match import TextDocs, buckets
 from nlp.tagger_patterns import (
     CONTEXT_FILE,
     CUE_CATEGORIES,
@@ -57,6 +58,7 @@ from nlp.tagger_patterns import (
 )
 from nlp.tagger_results import ASSERT_THRESHOLD, BatchScores, score_batch
 from nlp.tagger_rules import BatchMatches, ThemeRules, ends_sentence, token_patterns_on_norm
+from nlp.tagger_words import as_read
 
 __all__ = [
     "CONTEXT_FILE",
@@ -247,7 +249,7 @@ class ThemeMatcher:
             raise PatternError(str(exc)) from None
 
     def __call__(self, doc: Doc) -> Doc:
-        found = self.rules.match([doc])
+        found = self.rules.match([doc], [as_read(doc.text)])
         rules = self.rules
         spans, cores = [], {}
         for start, end, _theme, core, _sentence, _scope, entry in _doc_matches(found, 0):
@@ -280,7 +282,7 @@ class ThemeContext:
     def __call__(self, doc: Doc) -> Doc:
         found = doc.user_data.pop(_FOUND, None)
         if not isinstance(found, BatchMatches):
-            found = self.matcher.rules.match([doc])
+            found = self.matcher.rules.match([doc], [as_read(doc.text)])
         groups: dict[str, list[Span]] = {ASSERTED: [], NEGATED: [], HYPOTHETICAL: [], OTHER_PERSON: []}
         rules = self.matcher.rules
         for match, status in zip(_doc_matches(found, 0), _doc_statuses(found, 0), strict=True):
@@ -568,7 +570,10 @@ class ThemeTagger:
             chunk = list(itertools.islice(stream, max(1, batch_size)))
             if not chunk:
                 return
-            found = self.rules.match([make_doc(text) for text in chunk], chunk)
+            # The Docs are made (and let go) one at a time while the batch is laid out. The
+            # texts are given as the word table reads words (a curly apostrophe as "'", the
+            # same length): the rules compare them with exact-case phrases.
+            found = self.rules.match(TextDocs(chunk, make_doc), [as_read(text) for text in chunk])
             status = self._statuses(found)
             if self.ignore_context:
                 for doc, text in enumerate(chunk):
@@ -619,27 +624,42 @@ def _results(found: BatchMatches, scores: BatchScores, texts: list[str]) -> Iter
     a consumer that handles each before asking for the next keeps few objects alive (fewer
     for the garbage collector to walk).
 
-    Evidence, a frozen dataclass, is filled through its ``__dict__``: for thousands per
-    batch that costs a third of calling its ``__init__``.
+    What each piece of evidence cites (character offsets, rule id, weight) is gathered for
+    the whole batch at once with numpy, in the order the results cite it; per Doc, only the
+    objects are made. Evidence, a frozen dataclass, is filled through its ``__dict__``: for
+    thousands per batch that costs a third of calling its ``__init__``.
     """
-    start_char, end_char = found.char_spans
-    entry_of = found.entry
-    pattern_of, weight_of = found.rules.entry_pattern, found.rules.entry_weight
-    theme_doc, mention_doc = scores.theme_doc, scores.mention_doc
-    theme_code, theme_score, theme_kept, kept = scores.theme_code, scores.theme_score, scores.theme_kept, scores.kept
-    mention_status, mention_code, mention_index = scores.mention_status, scores.mention_code, scores.mention_index
-    t, m = 0, 0
+    rules, batch = found.rules, found.batch
+    cited = scores.evidence
+    start = found.start_array[cited]
+    low_char, high_char = batch.char_span(start, found.end_array[cited], rules.words)
+    entry = found.entry_array[cited]
+    lows, highs = low_char.tolist(), high_char.tolist()
+    pattern_of, weight_of = rules.entry_pattern, rules.entry_weight
+    patterns = [pattern_of[e] for e in entry.tolist()]
+    weights = [weight_of[e] for e in entry.tolist()]
+    theme_doc, theme_code, theme_score, theme_first = (
+        scores.theme_doc,
+        scores.theme_code,
+        scores.theme_score,
+        scores.theme_first,
+    )
+    mention_doc, mention_status, mention_code = scores.mention_doc, scores.mention_status, scores.mention_code
     n_themes, n_mentions = len(theme_doc), len(mention_doc)
+    # Evidence of mention m is cited[mention_base + m].
+    mention_base = theme_first[-1]
+    # Where each Doc's themes and mentions start (both lists are in Doc order).
+    doc_themes = buckets(np.array(theme_doc, dtype=np.int64), batch.n_docs).tolist() if n_themes else None
+    doc_mentions = buckets(np.array(mention_doc, dtype=np.int64), batch.n_docs).tolist() if n_mentions else None
 
     def evidence(i: int, text: str) -> Evidence:
         made: Evidence = _new(Evidence)
         fields = made.__dict__
-        fields["start"] = low = start_char[i]
-        fields["end"] = high = end_char[i]
+        fields["start"] = low = lows[i]
+        fields["end"] = high = highs[i]
         fields["text"] = text[low:high]
-        entry = entry_of[i]
-        fields["pattern"] = pattern_of[entry]
-        fields["weight"] = weight_of[entry]
+        fields["pattern"] = patterns[i]
+        fields["weight"] = weights[i]
         fields["component"] = COMPONENT
         return made
 
@@ -648,22 +668,24 @@ def _results(found: BatchMatches, scores: BatchScores, texts: list[str]) -> Iter
         negated: dict[str, list[Evidence]] = {}
         hypothetical: dict[str, list[Evidence]] = {}
         other_person: dict[str, list[Evidence]] = {}
-        while t < n_themes and theme_doc[t] == doc:
-            low, high = theme_kept[t]
-            themes.append(
-                ThemeResult(theme_code[t], theme_score[t], [evidence(kept[i], text) for i in range(low, high)])
-            )
-            t += 1
-        if m < n_mentions and mention_doc[m] == doc:
+        if doc_themes is not None:
+            for t in range(doc_themes[doc], doc_themes[doc + 1]):
+                themes.append(
+                    ThemeResult(
+                        theme_code[t],
+                        theme_score[t],
+                        [evidence(i, text) for i in range(theme_first[t], theme_first[t + 1])],
+                    )
+                )
+        if doc_mentions is not None:
             groups = (negated, hypothetical, other_person)
-            while m < n_mentions and mention_doc[m] == doc:
+            for m in range(doc_mentions[doc], doc_mentions[doc + 1]):
                 target = groups[mention_status[m] - 1]
                 code = mention_code[m]
                 if code in target:
-                    target[code].append(evidence(mention_index[m], text))
+                    target[code].append(evidence(mention_base + m, text))
                 else:
-                    target[code] = [evidence(mention_index[m], text)]
-                m += 1
+                    target[code] = [evidence(mention_base + m, text)]
         yield TagResult(themes, negated, hypothetical, other_person)
 
 

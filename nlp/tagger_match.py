@@ -23,7 +23,7 @@ import itertools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, cast, overload
 
 import numpy as np
 from spacy.attrs import ID, IDS, IDX, SENT_START
@@ -37,6 +37,8 @@ _OP_COUNTS = {"1": (1, 1), "?": (0, 1), "+": (1, None), "*": (0, None)}
 # beyond these limits the pattern is left to spaCy's Matcher for that batch.
 _MAX_RUN = 16
 _MAX_VARIANTS = 512
+# Token-pattern candidates few enough to check on all their remaining tokens at once.
+_FEW_CANDIDATES = 512
 
 
 def op_counts(token: dict[str, Any]) -> tuple[int, int | None] | None:
@@ -254,40 +256,51 @@ def compile_token_pattern(tests: WordTestSet, pattern: list[dict[str, Any]]) -> 
 class IntMap:
     """Non-negative int64 keys -> int64 values, looked up for whole arrays at once.
 
-    Open addressing (linear probing) at most a quarter full: a look-up, found or not, is
-    about one round of gathers.
+    Open addressing (linear probing), at most an eighth full. A look-up is one round of
+    gathers per probe for the whole array, so what counts is the *longest* probe among the
+    keys looked up, not the average: a few rounds are done with numpy and the few keys still
+    probing after them are looked up one by one in a dict. The multiplier of the hash is the
+    one (of a few) that gives the shortest longest probe for the keys at hand: the trie's keys
+    (node * stride + word) are regular enough to cluster under some multipliers.
     """
 
-    _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
+    _MULTIPLIERS = (0x94D049BB133111EB, 0xBF58476D1CE4E5B9, 0x9E3779B97F4A7C15)
+    _ROUNDS = 2
 
     def __init__(self, keys: Sequence[int], values: Sequence[int]) -> None:
-        bits = max(4, (4 * len(keys)).bit_length())
+        self._table = dict(zip(keys, values, strict=True))  # a repeated key: its last value
+        bits = max(4, (8 * len(self._table)).bit_length())
         self._size = 1 << bits
         self._shift = np.uint64(64 - bits)
-        slots = self._slots(np.array(list(keys), dtype=np.int64)).tolist()
-        table_keys = [-1] * self._size
-        table_values = [0] * self._size
-        longest = 0
-        for key, value, slot in zip(keys, values, slots, strict=True):
-            probe = 0
-            while table_keys[(slot + probe) % self._size] not in (-1, key):
-                probe += 1
-            table_keys[(slot + probe) % self._size] = key
-            table_values[(slot + probe) % self._size] = value
-            longest = max(longest, probe)
+        unique = list(self._table)
+        best: tuple[int, list[int], np.uint64] | None = None
+        for multiplier in self._MULTIPLIERS:
+            self._multiplier = np.uint64(multiplier)
+            slots = self._slots(np.array(unique, dtype=np.int64)).tolist()
+            table_keys = [-1] * self._size
+            longest = 0
+            for key, slot in zip(unique, slots, strict=True):
+                probe = 0
+                while table_keys[(slot + probe) % self._size] != -1:
+                    probe += 1
+                table_keys[(slot + probe) % self._size] = key
+                longest = max(longest, probe)
+            if best is None or longest < best[0]:
+                best = (longest, table_keys, self._multiplier)
+        assert best is not None
+        _longest, table_keys, self._multiplier = best
         self._keys = np.array(table_keys, dtype=np.int64)
-        self._values = np.array(table_values, dtype=np.int64)
-        self._rounds = longest + 1
+        self._values = np.array([self._table.get(key, 0) for key in table_keys], dtype=np.int64)
 
     def _slots(self, keys: np.ndarray) -> np.ndarray:
-        return ((keys.astype(np.uint64) * self._MULTIPLIER) >> self._shift).astype(np.int64)
+        return ((keys.astype(np.uint64) * self._multiplier) >> self._shift).astype(np.int64)
 
     def get(self, keys: np.ndarray, default: int = -1) -> np.ndarray:
         out = np.full(len(keys), default, dtype=np.int64)
         todo = np.arange(len(keys))
         slot = self._slots(keys)
         wanted = keys
-        for probe in range(self._rounds):
+        for probe in range(self._ROUNDS):
             at = (slot + probe) & (self._size - 1)
             found = self._keys[at]
             hit = found == wanted
@@ -295,7 +308,9 @@ class IntMap:
             going = ~hit & (found != -1)
             todo, slot, wanted = todo[going], slot[going], wanted[going]
             if not len(todo):
-                break
+                return out
+        table = self._table
+        out[todo] = [table.get(key, default) for key in wanted.tolist()]
         return out
 
 
@@ -314,19 +329,24 @@ def window_pairs(positions: np.ndarray, low: np.ndarray, high: np.ndarray) -> tu
     """
     first = np.searchsorted(positions, low, side="left")
     count = np.maximum(np.searchsorted(positions, high, side="left") - first, 0)
-    i = np.repeat(np.arange(len(low)), count)
-    j = first[i] + (np.arange(len(i)) - (np.cumsum(count) - count)[i])
-    return i, j
+    return _runs(first, count)
+
+
+def _runs(first: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(i, j) for every i and every j in first[i] .. first[i] + count[i] - 1, in that order.
+
+    j is one ``arange`` plus a per-run shift repeated over the run: repeating the shift (one
+    value per run) is cheaper than gathering ``first`` and the run offsets for every pair.
+    """
+    i = np.repeat(np.arange(len(count)), count)
+    shift = first - (np.cumsum(count) - count)
+    return i, np.arange(len(i)) + np.repeat(shift, count)
 
 
 def pairs(first: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(i, j) for every i and every j in the bucket of keys[i] (see ``buckets``)."""
     low = first[keys]
-    count = first[keys + 1] - low
-    i = np.repeat(np.arange(len(keys)), count)
-    offset = np.cumsum(count) - count
-    j = low[i] + (np.arange(len(i)) - offset[i])
-    return i, j
+    return _runs(low, first[keys + 1] - low)
 
 
 # --- The phrase trie ----------------------------------------------------------------------
@@ -383,6 +403,10 @@ class PhraseTrie:
             for row, node in enumerate(branching, start=1):
                 for word, child in self._children[node].items():
                     self._dense[row, word] = child
+            # Read as one flat array (a 1-d gather costs half a 2-d one): node's row starts at
+            # _dense_start[node].
+            self._dense_flat = self._dense.ravel()
+            self._dense_start = self._row_of * self._stride
         first_words = set(self._children[0].values()) if self._dense is not None else set()
         codes, targets = [], []
         for node, children in enumerate(self._children):
@@ -398,24 +422,31 @@ class PhraseTrie:
     def find(self, words: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Every (start, length, end node) of a phrase over ``words`` (which end with a 0)."""
         node = self._root[words]
-        pos = np.flatnonzero(node)
-        cur = node[pos]
         found_pos, found_len, found_node = [], [], []
-        depth = 1
+        if self._dense is not None:
+            # The first two words over every position at once: most positions start some
+            # phrase, so selecting them first would cost more than it saves. The root is no
+            # phrase's end, and a word with no phrase (node 0) or a node with no second word
+            # (row 0) gives child 0.
+            first = np.flatnonzero(self._terminal[node])
+            if len(first):
+                found_pos.append(first)
+                found_len.append(np.ones(len(first), dtype=np.int64))
+                found_node.append(node[first])
+            child = np.take(self._dense_flat, self._dense_start[node[:-1]] + words[1:])
+            pos = np.flatnonzero(child)
+            cur = child[pos].astype(np.int64)
+            depth = 2
+        else:
+            pos = np.flatnonzero(node)
+            cur = node[pos]
+            depth = 1
         while len(pos):
             ends = self._terminal[cur]
             if ends.any():
                 found_pos.append(pos[ends])
                 found_len.append(np.full(int(ends.sum()), depth, dtype=np.int64))
                 found_node.append(cur[ends])
-            if depth == 1 and self._dense is not None:
-                # One gather: a word with no phrase (0) or a node with no second word (row 0)
-                # gives child 0.
-                child = self._dense[self._row_of[cur], words[pos + 1]]
-                hit = np.flatnonzero(child)
-                pos, cur = pos[hit], child[hit].astype(np.int64)
-                depth += 1
-                continue
             more = self._branches[cur]
             pos, cur = pos[more], cur[more]
             if not len(pos):
@@ -450,10 +481,7 @@ class Postings:
         self, pos: np.ndarray, length: np.ndarray, node: np.ndarray, *, with_nodes: bool = False
     ) -> tuple[np.ndarray, ...]:
         """(start, length, item[, node]) for every item of every hit, hit by hit."""
-        count = self.count[node]
-        hit = np.repeat(np.arange(len(node)), count)
-        first = np.cumsum(count) - count
-        index = self.start[node][hit] + (np.arange(len(hit)) - first[hit])
+        hit, index = _runs(self.start[node], self.count[node])
         if with_nodes:
             return pos[hit], length[hit], self.items[index], node[hit]
         return pos[hit], length[hit], self.items[index]
@@ -470,6 +498,41 @@ ANCHOR = 16  # passes the anchor test of some token pattern
 
 _COLUMNS = [ID, IDX]
 _SEPARATOR = np.zeros((1, len(_COLUMNS)), dtype=np.uint64)
+
+
+class TextDocs(Sequence[Doc]):
+    """The Docs of a batch of texts, made only when asked for (by the tokenizer, ``make_doc``).
+
+    ``Batch.of`` reads each Doc's two arrays right after making it and lets it go: a batch of
+    256 Docs held at once fills several MB that the tokenizer has to allocate afresh for every
+    batch, while one Doc at a time reuses the same, cache-warm memory (about a quarter of the
+    tokenizer's own time). The rare steps that need a Doc after that (spaCy's Matcher for
+    leftover patterns, giving a row to a lexeme that has none) make it again: the same text
+    gives the same tokens.
+    """
+
+    def __init__(self, texts: Sequence[str], make_doc: Callable[[str], Doc]) -> None:
+        self.texts = texts
+        self.make_doc = make_doc
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    @overload
+    def __getitem__(self, index: int) -> Doc: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Doc]: ...
+
+    def __getitem__(self, index: int | slice) -> Doc | Sequence[Doc]:
+        if isinstance(index, slice):
+            return TextDocs(self.texts[index], self.make_doc)
+        return self.make_doc(self.texts[index])
+
+    def arrays(self) -> list[np.ndarray]:
+        """``doc.to_array(_COLUMNS)`` of every Doc, one Doc alive at a time."""
+        make_doc = self.make_doc
+        return [make_doc(text).to_array(_COLUMNS) for text in self.texts]
 
 
 @dataclass
@@ -490,18 +553,16 @@ class Batch:
 
     @classmethod
     def of(cls, docs: Sequence[Doc], words: WordTypes) -> Batch:
-        arrays = [doc.to_array(_COLUMNS) for doc in docs]
-        parts: list[np.ndarray] = [_SEPARATOR]
-        for array in arrays:
-            parts.append(array)
-            parts.append(_SEPARATOR)
-        table = np.concatenate(parts)
-        if len(table) and int(table[:, 0].max()) >= len(words):
+        arrays = docs.arrays() if isinstance(docs, TextDocs) else [doc.to_array(_COLUMNS) for doc in docs]
+        table = np.concatenate([_SEPARATOR, *(part for array in arrays for part in (array, _SEPARATOR))])
+        top = int(table[:, 0].max())
+        if top >= len(words):
             table = cls._register(docs, arrays, words)
+            top = int(table[:, 0].max())
         rows = table[:, 0].astype(np.int64)
         lengths = np.fromiter((len(a) for a in arrays), dtype=np.int64, count=len(arrays))
         offset = np.cumsum(lengths + 1) - lengths
-        words.fill(int(rows.max()) + 1)
+        words.fill(top + 1)
         flags = words.flags[rows]
         real = rows != 0
         is_start = ~real
@@ -545,11 +606,9 @@ class Batch:
         return self.doc_index[positions]
 
     def word_runs(self, mask: np.ndarray) -> int:
-        """The longest run of consecutive True values."""
-        if not mask.any():
-            return 0
-        edges = np.diff(np.concatenate(([0], mask.view(np.int8), [0])))
-        return int((np.flatnonzero(edges < 0) - np.flatnonzero(edges > 0)).max())
+        """The longest run of consecutive True values: the widest gap between False values."""
+        falses = np.flatnonzero(~mask)
+        return int(np.diff(falses, prepend=-1, append=len(mask)).max()) - 1
 
 
 def sentence_starts_of(batch: Batch, doc: int) -> list[int]:
@@ -614,6 +673,19 @@ class _VariantTable:
         self.variants_by_anchor = np.argsort(which, kind="stable")
         self.variants_first = buckets(which[self.variants_by_anchor], max(len(anchor_mark), 1))
         self.longest = longest
+        # The checks as flat look-ups, one row of ``n_steps`` per variant (read at
+        # variant * n_steps + step): the token's offset (-1: no tokens left), and where its
+        # test bit is, the 64-bit word of WordTypes.tests and the mask within it. One more
+        # step than any variant needs, so every candidate meets its -1.
+        self.n_steps = self.checks.shape[1] + 1
+        offset = np.full((len(variants), self.n_steps), -1, dtype=np.int64)
+        offset[:, :-1] = self.checks
+        check_bit = np.where(offset >= 0, self.bits[np.arange(len(variants))[:, None], np.maximum(offset, 0)], 0)
+        self.check_offset = offset.ravel()
+        self.check_word = (check_bit >> 6).ravel()
+        self.check_mask = np.left_shift(np.uint64(1), (check_bit & 63).astype(np.uint64)).ravel()
+        # The token places that carry a sentence-start requirement in some variant.
+        self.start_places = [k for k in range(longest) if bool((self.sent_start[:, k] >= 0).any())]
 
 
 class TokenPatternSet:
@@ -655,13 +727,20 @@ class TokenPatternSet:
         if not self.patterns:
             return empty, empty, empty
         rows = batch.rows
-        row_tests = words.tests[rows]
+        # Test bits are read per word type, from WordTypes.tests seen as one flat array, not
+        # gathered for every token of the batch: most tokens are never looked at.
+        n_words = words.tests.shape[1]
+        flat_tests = words.tests.ravel()
+        seen_runs: dict[tuple[int, bool | None], int] = {}
 
         def runs(bit: int, sent_start: bool | None) -> int:
-            holds = (row_tests[:, bit >> 6] & np.uint64(1 << (bit & 63))) != 0
-            if sent_start is not None:
-                holds &= batch.is_start == sent_start
-            return batch.word_runs(holds)
+            found = seen_runs.get((bit, sent_start))
+            if found is None:
+                holds = (words.tests[:, bit >> 6][rows] & np.uint64(1 << (bit & 63))) != 0
+                if sent_start is not None:
+                    holds &= batch.is_start == sent_start
+                found = seen_runs[(bit, sent_start)] = batch.word_runs(holds)
+            return found
 
         leftover = list(self._matcher_only)
         opened: list[tuple[int, list[tuple[tuple[int, bool | None], ...]]]] = []
@@ -682,32 +761,48 @@ class TokenPatternSet:
             table = self._tables[key] = _VariantTable(self.patterns, self.tests, variants, self._anchor_mark)
         out_start, out_end, out_pattern = [], [], []
         if len(table.pattern):
-            # Separator rows (no test holds) after the batch: a candidate running off either
-            # end reads them (negative positions wrap around), never a wrong word.
-            pad = np.zeros((table.longest, row_tests.shape[1]), dtype=row_tests.dtype)
-            padded = np.concatenate((row_tests, pad))
+            # Separator rows (row 0: no test holds) after the batch: a candidate running off
+            # either end reads them (negative positions wrap around), never a wrong word.
+            padded = np.concatenate((rows, np.zeros(table.longest, dtype=np.int64)))
             start, variant = _candidates(table, batch, words)
-            done_start, done_variant = [], []
-            for step in range(table.checks.shape[1] + 1):
-                k = table.checks[variant, step] if step < table.checks.shape[1] else np.full(len(variant), -1)
+            # Token by token (rarest test first) while many candidates are left: most fail the
+            # first check. The few left after that are checked on all their remaining tokens
+            # at once, as one matrix (candidates x steps), instead of a round of numpy calls
+            # per token.
+            at = variant * table.n_steps  # candidate's place in the check rows, step by step
+            check_offset, check_word, check_mask = table.check_offset, table.check_word, table.check_mask
+            done_start, done_at = [], []
+            for _step in range(table.n_steps):
+                k = check_offset[at]
                 finished = k < 0
                 if finished.any():
                     done_start.append(start[finished])
-                    done_variant.append(variant[finished])
-                    going = ~finished
-                    start, variant, k = start[going], variant[going], k[going]
-                if not len(start):
+                    done_at.append(at[finished])
+                    going = np.flatnonzero(~finished)
+                    start, at, k = start[going], at[going], k[going]
+                holds = flat_tests[padded[start + k] * n_words + check_word[at]] & check_mask[at]
+                keep = np.flatnonzero(holds)
+                start, at = start[keep], at[keep] + 1
+                if len(start) <= _FEW_CANDIDATES:
                     break
-                bit = table.bits[variant, k]
-                holds = (padded[start + k, bit >> 6] >> (bit & 63).astype(np.uint64)) & np.uint64(1)
-                keep = holds != 0
-                start, variant = start[keep], variant[keep]
+            if len(start):
+                # The rest of each candidate's row (all are at the same step; offset -1: no
+                # token left to check).
+                cell = at[:, None] + np.arange(table.n_steps - int(at[0] % table.n_steps))
+                offset = check_offset[cell]
+                ahead = offset >= 0
+                place = padded[start[:, None] + np.where(ahead, offset, 0)]
+                ok = ~ahead | ((flat_tests[place * n_words + check_word[cell]] & check_mask[cell]) != 0)
+                passed = ok.all(axis=1)
+                done_start.append(start[passed])
+                done_at.append(at[passed])
             start = np.concatenate(done_start) if done_start else empty
-            variant = np.concatenate(done_variant) if done_variant else empty
-            if table.needs_start and len(start):
+            # A candidate's place is variant * n_steps + step, with step < n_steps.
+            variant = np.concatenate(done_at) // table.n_steps if done_at else empty
+            if table.start_places and len(start):
                 # Sentence-start requirements, on the few candidates left.
                 is_start = np.concatenate((batch.is_start, np.zeros(table.longest, dtype=bool)))
-                for k in range(table.bits.shape[1]):
+                for k in table.start_places:
                     wanted = table.sent_start[variant, k]
                     keep = (wanted < 0) | (is_start[start + k] == (wanted == 1))
                     start, variant = start[keep], variant[keep]
@@ -744,11 +839,8 @@ def _candidates(table: _VariantTable, batch: Batch, words: WordTypes) -> tuple[n
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty
     rows = batch.rows[places]
-    count = words.mark_count[rows]
-    place = np.repeat(np.arange(len(places)), count)
-    which = words.mark_items[
-        words.mark_first[rows][place] + (np.arange(len(place)) - (np.cumsum(count) - count)[place])
-    ]
+    place, item = _runs(words.mark_first[rows], words.mark_count[rows])
+    which = words.mark_items[item]
     # Each (place, anchor test) stands for every variant anchored on that test.
     hit, member = pairs(table.variants_first, which)
     variant = table.variants_by_anchor[member]

@@ -25,26 +25,29 @@ ASSERT_THRESHOLD = 0.6
 
 @dataclass
 class BatchScores:
-    """Asserted themes, in result order (by Doc, then highest score, then code): Doc, code,
-    score and the kept match indices of each; then the other mentions, in result order (by
-    Doc, then status 1-3, then position): Doc, status, code and match index of each."""
+    """Asserted themes, in result order (by Doc, then highest score, then code): Doc, code
+    and score of each; then the other mentions, in result order (by Doc, then status 1-3,
+    then position): Doc, status and code of each. ``evidence`` holds the match index of every
+    piece of evidence the results cite, in the order they cite them: each asserted theme's
+    kept matches (theme t's are evidence[theme_first[t] : theme_first[t + 1]]), then one
+    per mention."""
 
     theme_doc: list[int]
     theme_code: list[str]
     theme_score: list[float]
-    theme_kept: list[tuple[int, int]]  # (low, high): the theme's kept matches are kept[low:high]
-    kept: list[int]
+    theme_first: list[int]
     mention_doc: list[int]
     mention_status: list[int]
     mention_code: list[str]
-    mention_index: list[int]
+    evidence: np.ndarray
 
 
 def score_batch(found: BatchMatches, status: np.ndarray, active: np.ndarray) -> BatchScores:
     """``status`` per match (0 asserted, 1 negated, 2 hypothetical, 3 other person);
     ``active`` per theme index (False: the theme is left out entirely)."""
     rules, batch = found.rules, found.batch
-    scores = BatchScores([], [], [], [], [], [], [], [], [])
+    cited: list[np.ndarray] = []
+    scores = BatchScores([], [], [], [0], [], [], [], np.zeros(0, dtype=np.int64))
     if not len(status):
         return scores
     start, end, entry = found.start_array, found.end_array, found.entry_array
@@ -69,11 +72,15 @@ def score_batch(found: BatchMatches, status: np.ndarray, active: np.ndarray) -> 
         asserted_theme[codes[strong]] = True
         group_doc, group_rank = codes[strong] // n_themes, codes[strong] % n_themes
         strong = strong[np.lexsort((group_rank, -score[strong], group_doc))]
-        scores.kept = kept.tolist()
         scores.theme_doc = (codes[strong] // n_themes).tolist()
         scores.theme_code = [names[t] for t in (codes[strong] % n_themes).tolist()]
         scores.theme_score = [score_list[g] for g in strong.tolist()]
-        scores.theme_kept = list(zip(first[strong].tolist(), first[strong + 1].tolist(), strict=True))
+        # The kept matches of the strong themes, theme after theme.
+        count = first[strong + 1] - first[strong]
+        bounds = np.zeros(len(strong) + 1, dtype=np.int64)
+        np.cumsum(count, out=bounds[1:])
+        scores.theme_first = bounds.tolist()
+        cited.append(kept[np.arange(int(bounds[-1])) + np.repeat(first[strong] - bounds[:-1], count)])
     other = np.flatnonzero((status > 0) & live)
     if len(other):
         other = other[~asserted_theme[doc[other] * n_themes + rank[other]]]
@@ -81,7 +88,9 @@ def score_batch(found: BatchMatches, status: np.ndarray, active: np.ndarray) -> 
         scores.mention_doc = doc[other].tolist()
         scores.mention_status = status[other].tolist()
         scores.mention_code = [names[t] for t in rank[other].tolist()]
-        scores.mention_index = other.tolist()
+        cited.append(other)
+    if cited:
+        scores.evidence = np.concatenate(cited)
     return scores
 
 
@@ -97,8 +106,10 @@ def round3(values: np.ndarray) -> np.ndarray:
     whole = np.floor(scaled)
     fraction = scaled - whole
     out = (whole + (fraction > 0.5)) / 1000.0
-    for i in np.flatnonzero(np.abs(fraction - 0.5) < 1e-9).tolist():
-        out[i] = round(float(values[i]), 3)
+    near_half = np.flatnonzero(np.abs(fraction - 0.5) < 1e-9)
+    if len(near_half):
+        # As Python floats in one go (``tolist``), not one numpy scalar at a time.
+        out[near_half] = [round(value, 3) for value in values[near_half].tolist()]
     return out
 
 

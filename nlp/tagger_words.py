@@ -8,8 +8,9 @@ to a row of its own table, when spaCy first creates the lexeme. Per Doc, one
 word, a sentence end, a pronoun, a word a token pattern accepts) are array look-ups for a
 whole batch of Docs at once, instead of Python work per token.
 
-Everything in a row depends on the word's text alone; rows are filled lazily, in bulk, the
-first time a batch uses them, and refilled when the rules change.
+Everything in a row depends on the word's text alone (read with a curly apostrophe as a
+straight one, see READ_AS); rows are filled lazily, in bulk, the first time a batch uses
+them, and refilled when the rules change.
 """
 
 from __future__ import annotations
@@ -27,6 +28,19 @@ SEPARATOR = 0
 _WORD_MASK = (1 << 64) - 1
 
 WordTest = Callable[[str, str, str], bool]  # (text, lower-case text, norm) -> holds
+
+# Characters read as another when a word's facts are computed: the right single quotation
+# mark (U+2019, what word processors type for an apostrophe) is read as "'", so "didn" U+2019
+# "t", "mother" U+2019 "s" and "n" U+2019 "t" pass every test (lemma, phrase word, token
+# pattern value, flag) that "didn't", "mother's" and "n't" pass, and the rules need no twin
+# spelled with the curly apostrophe.
+# One character for one: lengths, and so character offsets into the text, stay the same.
+READ_AS = str.maketrans({"\u2019": "'"})
+
+
+def as_read(text: str) -> str:
+    """The text as the word table reads it (see READ_AS)."""
+    return text.translate(READ_AS) if "\u2019" in text else text
 
 
 class _Register:
@@ -121,11 +135,11 @@ class WordTypes:
         flag_tests, word_tests, marks_of = self.flag_tests, self.word_tests, self.marks_of
         texts = self._texts
         for row in range(self._filled, upto):
-            text = texts[row]
+            self.length[row] = len(texts[row])
+            text = as_read(texts[row])
             lower = text.lower()
             norm = norm_of(text)
             self.norm_id[row] = norm_ids.get(norm, 0)
-            self.length[row] = len(text)
             flags = 0
             for bit, flag_test in enumerate(flag_tests):
                 if flag_test is not None and flag_test(text):
@@ -164,7 +178,8 @@ class WordTypes:
         self._lock = threading.Lock()
 
     def text(self, row: int) -> str:
-        return self._texts[row]
+        """The word of a row as the table reads it (see READ_AS)."""
+        return as_read(self._texts[row])
 
     def __len__(self) -> int:
         return len(self._texts)
