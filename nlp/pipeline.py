@@ -140,7 +140,10 @@ class LowerLookupLemmatizer:
     def __init__(self, nlp: Language, name: str) -> None:
         data = registry.lookups.get("en")
         raw = cast(dict[str, Any], load_language_data(data["lemma_lookup"]))
-        table = {str(key): str(value).lower() for key, value in raw.items()}
+        # A single letter is an abbreviation in this text far more often than a clipped
+        # contraction: "M" and "F" are mother and father, but the table reads "m" as "be" (from
+        # "I'm"), so a rule about M would match every "was" and "is". Letters stay themselves.
+        table = {str(key): str(value).lower() for key, value in raw.items() if len(str(key)) > 1}
         getter = _LemmaOfLower(table)
         self.table = table
         self._reverse: dict[str, list[str]] | None = None

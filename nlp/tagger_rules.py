@@ -704,7 +704,10 @@ class ThemeRules:
         span_key = batch.doc_of(span_start) * n_rules + span_rule
         wanted = np.unique(span_key)
         hit_key = batch.doc_of(h_start) * n_rules + rule
-        mine = np.flatnonzero(np.isin(hit_key, wanted))
+        # A mask over every (Doc, rule) key: one gather, cheaper than np.isin's sort.
+        is_wanted = np.zeros(batch.n_docs * n_rules, dtype=bool)
+        is_wanted[wanted] = True
+        mine = np.flatnonzero(is_wanted[hit_key])
         order = mine[np.lexsort((h_end[mine], h_start[mine], hit_key[mine]))]
         lead = np.ones(len(order), dtype=bool)
         lead[1:] = hit_key[order][1:] != hit_key[order][:-1]
