@@ -56,7 +56,7 @@ def test_tagger_meets_issue_thresholds_on_untuned_split(holdout):
 # makes it worse fails CI while the issue's own thresholds (above) are still out of reach.
 FLOOR_MICRO_F1 = 0.80
 FLOOR_MACRO_F1 = 0.80
-FLOOR_MAX_NEGATED_FP_RATE = 0.20
+FLOOR_MAX_NEGATED_FP_RATE = 0.18  # measured 16.0% (15 of 94) at rules-75.19-a93f4d10
 FLOOR_GAIN_OVER_KEYWORDS = 0.30
 
 
