@@ -125,7 +125,8 @@ BLOCKING_KEY_NAMES: tuple[str, ...] = (
     "postcode",  # full postcode: the household, whatever the names (blank, changed or swapped)
     "nameless_fam",  # no given name: child/adult + metaphone(family) + postcode district ("-" when
     # none); people of the same kind look up their own district and "-"
-    "nameless_fam_yob",  # no given name but a date: child/adult + metaphone(family) + year of birth;
+    "nameless_fam_yob",  # no given name but a date (or an "Unborn" placeholder's referral year): child/adult
+    # + metaphone(family) + year of birth;
     # anyone with a year of birth looks it up +/-1, so a nameless record is found after a move
 )
 
@@ -137,6 +138,7 @@ _EARLIEST_REAL_DOB = date(1901, 1, 1)
 _PLACEHOLDER_NAMES = frozenset(
     {"unknown", "unborn", "baby", "babyof", "notknown", "nk", "tbc", "tba", "na", "none", "unnamed", "infant", "child"}
 )
+_UNBORN_PLACEHOLDERS = frozenset({"unborn", "baby", "babyof"})
 _TITLES = frozenset({"mr", "mrs", "miss", "ms", "mx", "dr", "master", "prof", "rev", "sir"})
 _NAME_SPLIT_RE = re.compile(r"[\s\-_/,.]+")
 _NON_LETTER_RE = re.compile(r"[^a-z\s\-]")
@@ -192,7 +194,9 @@ class NormalisedPerson:
     dob_year: int | None = None
     dob_month: int | None = None
     dob_day: int | None = None
-    dob_kind: str = ""  # "" none, "exact" typed, "expected" unborn, "age" year from an age
+    dob_kind: str = ""  # "" none, "exact" typed, "expected" unborn, "age" year from an age,
+    # "unborn" a year only: an unborn or new-born child with no date ("Unborn Smith"), born about
+    # the year of the referral
     sex: str = ""  # "f", "m", "o" or ""
     postcode: str = ""  # "ME4 6BX"
     pc_sector: str = ""  # "ME4 6"
@@ -329,10 +333,21 @@ def normalise_postcode(value: str) -> tuple[str, str, str]:
 nhs_number_valid = nhs_number_is_valid
 
 
+def _unborn_placeholder(text: str) -> bool:
+    """A placeholder for an unborn or new-born child's name ("Unborn", "Baby", "Baby of")."""
+    tokens = [t for t in _NAME_SPLIT_RE.split(_fold(text or "")) if t]
+    return bool(tokens) and tokens[0] in _UNBORN_PLACEHOLDERS
+
+
 def person_normalise(record: PersonRecord) -> NormalisedPerson:
     """Normalise one typed person and precompute the codes that comparing and blocking use."""
     given_tokens = _name_tokens(record.given_name)
     family_tokens = _name_tokens(record.family_name)
+    child = (record.role or "").strip().lower() == "child"
+    unborn_name = child and (_unborn_placeholder(record.given_name) or _unborn_placeholder(record.family_name))
+    if unborn_name and given_tokens and not family_tokens:
+        # "Williams" / "Unborn baby": the name order swapped, so the surname was typed as given.
+        given_tokens, family_tokens = [], given_tokens
     alias_given: list[str] = []
     alias_family: list[str] = []
     for alias in record.other_names:
@@ -356,6 +371,10 @@ def person_normalise(record: PersonRecord) -> NormalisedPerson:
     if dob is None and record.age_years is not None and record.as_of is not None and 0 <= record.age_years < 120:
         # Mid-point of the two possible years of birth; compared with a +/-1 year tolerance.
         year_only, dob_kind = record.as_of.year - record.age_years - (1 if record.as_of.month < 7 else 0), "age"
+    if dob is None and year_only is None and record.as_of is not None and unborn_name:
+        # "Unborn" / "Baby Smith" with no expected date: born within months of the referral, so
+        # the referral's year (+/-1) places the birth; compared like a year from an age.
+        year_only, dob_kind = record.as_of.year, "unborn"
 
     sex = (record.sex or "").strip().lower()[:1]
     postcode, sector, district = normalise_postcode(record.postcode)
@@ -443,8 +462,9 @@ def person_blocking_keys(person: NormalisedPerson) -> dict[str, str | None]:
     }
 
 
-# Kinds of date of birth that give a year worth blocking on (an age gives a year +/-1 only).
-_DATED_KINDS = frozenset({"exact", "expected"})
+# Kinds of date of birth that give a year worth blocking on (an age gives a year +/-1 only; an
+# "Unborn" placeholder's referral year is indexed, for nameless records only).
+_DATED_KINDS = frozenset({"exact", "expected", "unborn"})
 
 
 def _kind(person: NormalisedPerson) -> str:
@@ -483,6 +503,12 @@ def person_blocking_lookups(person: NormalisedPerson) -> dict[str, frozenset[str
         }
         if variants:
             lookups.setdefault("name_phon", set()).update(variants)
+    if keys["dob_given"] and person.dob:
+        # A middle name or an alias used as the first name ("Noah Harry" / "Harry"), with the same
+        # date of birth: their initials.
+        initials = {token[0] for token in person.given.split()[1:]}
+        initials.update(token[0] for token in person.alias_given.split("|") if token)
+        lookups["dob_given"].update(f"{person.dob}:{initial}" for initial in initials)
     return {name: frozenset(values) for name, values in lookups.items()}
 
 
@@ -546,9 +572,16 @@ def _given_level(a: NormalisedPerson, b: NormalisedPerson) -> str:
         return "partial"
     if similarity >= _JW_WEAK or (edits <= 2 and min(len(ga), len(gb)) >= 4):
         return "fuzzy_weak"
-    if _jw(ga, b.family_first) >= _JW_STRONG and _jw(gb, a.family_first) >= _JW_STRONG:
-        return "swapped"
+    if _name_close(ga, b.family_first) and _name_close(gb, a.family_first):
+        return "swapped"  # the order swapped and a slip in one name ("Olyvia Jarvis" / "Jarvis Olivia")
     return "different"
+
+
+def _name_close(x: str, y: str) -> bool:
+    """The 'fuzzy' test of a name level: Jaro-Winkler >= 0.92 or one edit in names of 3+ letters."""
+    if not x or not y:
+        return False
+    return _jw(x, y) >= _JW_STRONG or (_edits(x, y) <= 1 and min(len(x), len(y)) >= 3)
 
 
 def _given_partial(a: NormalisedPerson, b: NormalisedPerson) -> bool:
@@ -605,7 +638,7 @@ def _one_digit_apart(x: int, y: int) -> bool:
 def _dob_level(a: NormalisedPerson, b: NormalisedPerson) -> str:
     if a.dob_year is None or b.dob_year is None:
         return "missing"
-    if "age" in (a.dob_kind, b.dob_kind):
+    if "age" in (a.dob_kind, b.dob_kind) or "unborn" in (a.dob_kind, b.dob_kind):
         return "year" if abs(a.dob_year - b.dob_year) <= 1 else "different"
     ya, ma, da, yb, mb, db = a.dob_year, a.dob_month, a.dob_day, b.dob_year, b.dob_month, b.dob_day
     if ma is None or mb is None or da is None or db is None:  # pragma: no cover - full dates only

@@ -180,6 +180,37 @@ def test_an_unborn_child_recorded_without_a_date_or_postcode_is_found_from_the_n
     assert not _found(person("p", "OLD", role="mother", family_name="Marshall"), new)
 
 
+def test_an_unborn_child_without_a_date_is_placed_in_the_year_of_its_referral() -> None:
+    # The legacy CSV has no expected date: "Unborn Watkins" is found from the born child after a
+    # move to another district by the referral's year (+/-1), and compared like a year from an age.
+    prior = person("p", "OLD", given_name="Unborn", family_name="Watkins", postcode="ME4 3XA", as_of=date(2016, 9, 14))
+    born = person(
+        "n", "NEW", given_name="Lexi", family_name="Watkins", date_of_birth=date(2016, 12, 2), postcode="ME2 5QG"
+    )
+    unborn = person_normalise(prior)
+    assert (unborn.dob_year, unborn.dob_kind, unborn.dob) == (2016, "unborn", None)
+    assert _found(prior, born)
+    assert comparison_levels(unborn, person_normalise(born))["date_of_birth"] == "year"
+    older = replace(born, given_name="Sienna", date_of_birth=date(2011, 12, 28))
+    assert not _found(prior, older)
+    assert comparison_levels(unborn, person_normalise(older))["date_of_birth"] == "different"
+    # A named child without a date is not placed anywhere.
+    assert person_normalise(replace(prior, given_name="Lexi")).dob_year is None
+
+
+def test_an_unborn_placeholder_typed_as_the_surname_swaps_back() -> None:
+    p = person_normalise(person(given_name="Williams", family_name="UNBORN BABY", as_of=date(2014, 4, 26)))
+    assert (p.given, p.family, p.dob_kind) == ("", "williams", "unborn")
+
+
+def test_a_middle_name_used_as_the_first_name_with_the_same_date_is_found() -> None:
+    dob = date(2019, 7, 17)
+    prior = person("p", "OLD", given_name="Harry", date_of_birth=dob, postcode="ME4 1RJ")
+    assert _found(prior, person("n", "NEW", given_name="Noah Harry", date_of_birth=dob))
+    assert _found(prior, person("n", "NEW", given_name="Noah", other_names=("Harry Smith",), date_of_birth=dob))
+    assert not _found(prior, person("n", "NEW", given_name="Noah", date_of_birth=dob))
+
+
 def test_the_same_household_postcode_finds_a_record_without_names() -> None:
     prior = person("p", "OLD", postcode="ME2 6XH")
     new = person("n", "NEW", given_name="Oscar", family_name="Hawkins", postcode="me26xh")
@@ -236,6 +267,14 @@ def test_swapped_name_order_is_recognised() -> None:
         person_normalise(person(given_name="Morgan", family_name="Grace")),
     )
     assert (levels["given_name"], levels["family_name"]) == ("swapped", "swapped")
+
+
+def test_swapped_name_order_with_a_slip_in_one_name_is_recognised() -> None:
+    levels = comparison_levels(
+        person_normalise(person(given_name="Jarvis", family_name="Olivia")),
+        person_normalise(person(given_name="Olyvia", family_name="Jarvis")),
+    )
+    assert levels["given_name"] == "swapped"
 
 
 def test_unborn_expected_date_near_the_birth_agrees_partially() -> None:
