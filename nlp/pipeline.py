@@ -20,7 +20,6 @@ Everything is loaded once per process (``get_pipeline``); nothing is downloaded.
 from __future__ import annotations
 
 import functools
-import itertools
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -90,6 +89,13 @@ __all__ = [
 
 # A referral narrative is far shorter; the cap keeps one bad input from exhausting a worker.
 MAX_TEXT_CHARS = 2_000_000
+# A batch of the tagger holds up to this many texts or this many characters, whichever comes
+# first. The batch pass costs ~1,000 numpy calls whatever its size, so short texts are batched
+# (512 or 1,024 texts per batch measured no steadier gain than 256); the character budget keeps a
+# batch's arrays to a few MB when texts are long (a 1 MB text is a batch of its own, where 256 of
+# them made one batch of 256 MB).
+TAG_BATCH_TEXTS = 256
+TAG_BATCH_CHARS = 600_000
 COMPONENT = "theme_matcher"
 
 # Span groups written on each Doc by the pipeline components.
@@ -542,6 +548,21 @@ def result_from_doc(
     )
 
 
+def _batches(texts: Iterable[str], max_texts: int, max_chars: int) -> Iterator[list[str]]:
+    """Consecutive batches of at most ``max_texts`` texts and ``max_chars`` characters (a longer
+    text is a batch of its own)."""
+    batch: list[str] = []
+    chars = 0
+    for text in texts:
+        if batch and (len(batch) >= max_texts or chars + len(text) > max_chars):
+            yield batch
+            batch, chars = [], 0
+        batch.append(text)
+        chars += len(text)
+    if batch:
+        yield batch
+
+
 class ThemeTagger:
     """Runs the pipeline over texts and returns TagResults (optionally limited to active themes)."""
 
@@ -560,19 +581,18 @@ class ThemeTagger:
     def tag(self, text: Any) -> TagResult:
         return next(self.tag_many([clean_text(text)], batch_size=1))
 
-    def tag_many(self, texts: Iterable[str], *, batch_size: int = 256) -> Iterator[TagResult]:
+    def tag_many(
+        self, texts: Iterable[str], *, batch_size: int = TAG_BATCH_TEXTS, batch_chars: int = TAG_BATCH_CHARS
+    ) -> Iterator[TagResult]:
         """Texts must already be clean (see clean_text); results come back in input order.
 
         The tokenizer and the batch pass of ThemeRules run directly, not through nlp.pipe:
         the result is the same as the pipeline components give, without building Span
-        objects and span groups for every Doc.
+        objects and span groups for every Doc. A batch holds up to ``batch_size`` texts or
+        ``batch_chars`` characters (at least one text); results do not depend on the batching.
         """
         make_doc = self.nlp.make_doc
-        stream = iter(texts)
-        while True:
-            chunk = list(itertools.islice(stream, max(1, batch_size)))
-            if not chunk:
-                return
+        for chunk in _batches(texts, max(1, batch_size), batch_chars):
             # The Docs are made (and let go) one at a time while the batch is laid out. The
             # texts are given as the word table reads words (a curly apostrophe as "'", the
             # same length): the rules compare them with exact-case phrases.

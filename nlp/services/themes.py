@@ -17,6 +17,7 @@ from intake.models import Referral
 from nlp.models import Theme, ThemePhrase, ThemeTag, ThemeTagReview, ThemeTaxonomyVersion
 from nlp.models.themes import ReviewDecision
 from nlp.pipeline import (
+    TAG_BATCH_TEXTS,
     PatternEntry,
     PatternError,
     TaggerInputError,
@@ -30,6 +31,7 @@ from nlp.pipeline import (
 
 logger = logging.getLogger(__name__)
 
+# Referrals per transaction when tagging stored referrals (the tagger batches texts itself).
 DEFAULT_BATCH_SIZE = 200
 
 
@@ -89,7 +91,7 @@ def tagger_current() -> ThemeTagger:
         return tagger
 
 
-def themes_tag_texts(*, texts: Iterable[str], batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[TagResult]:
+def themes_tag_texts(*, texts: Iterable[str], batch_size: int = TAG_BATCH_TEXTS) -> Iterator[TagResult]:
     """Tag clean texts (see nlp.pipeline.clean_text) with the current taxonomy, in input order."""
     return tagger_current().tag_many(texts, batch_size=batch_size)
 
@@ -201,7 +203,7 @@ def referrals_tag_themes(
             for field_name, text in _field_texts(referral):
                 keys.append((referral.pk, field_name))
                 texts.append(text)
-        results = tagger.tag_many(texts, batch_size=DEFAULT_BATCH_SIZE)
+        results = tagger.tag_many(texts)  # the tagger's own batching: by text count and size
         items = [(rid, field_name, result) for (rid, field_name), result in zip(keys, results, strict=True)]
         _write(tagger=tagger, items=items, referral_ids=[r.pk for r in referrals])
         done += len(referrals)

@@ -23,6 +23,7 @@ from nlp.pipeline import (
     MATCHES,
     PatternEntry,
     ThemeTagger,
+    _batches,
     _doc_matches,
     _doc_statuses,
     _freeze,
@@ -343,6 +344,16 @@ def test_a_text_is_tagged_the_same_whatever_batch_it_is_in(texts, shuffled):
         assert [r.as_dict() for r in tagger.tag_many(sample, batch_size=size)] == baseline
     reordered = list(reversed(sample))
     assert [r.as_dict() for r in tagger.tag_many(reordered)] == list(reversed(baseline))
+    # Batches bounded by characters (a text longer than the budget alone) give the same results.
+    assert [r.as_dict() for r in tagger.tag_many(sample, batch_chars=300)] == baseline
+
+
+def test_batches_stop_at_the_text_count_or_the_character_budget():
+    texts = ["a" * 40, "b" * 40, "c" * 200, "d" * 10, "e" * 10, "f" * 10]
+    assert [len(b) for b in _batches(texts, 100, 100)] == [2, 1, 3]  # "c" * 200 is a batch of its own
+    assert [len(b) for b in _batches(texts, 2, 10_000)] == [2, 2, 2]
+    assert [t for b in _batches(texts, 4, 90) for t in b] == texts
+    assert list(_batches([], 4, 90)) == []
 
 
 def test_a_very_long_sentence_stays_linear():

@@ -20,7 +20,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from nlp.pipeline import TaggerInputError, clean_text
+from nlp.pipeline import TAG_BATCH_CHARS, TAG_BATCH_TEXTS, TaggerInputError, clean_text
 from nlp.services.themes import themes_tag_texts
 
 
@@ -76,7 +76,13 @@ class Command(BaseCommand):
             action="store_true",
             help="Report malformed lines on stderr with their line number and go on (default: stop).",
         )
-        parser.add_argument("--batch-size", type=int, default=200, help="Texts per spaCy batch.")
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=TAG_BATCH_TEXTS,
+            help=f"Most texts per tagging batch (default {TAG_BATCH_TEXTS}; a batch also stops at "
+            f"{TAG_BATCH_CHARS:,} characters).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         source = options["input"]
