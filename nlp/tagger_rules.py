@@ -780,6 +780,7 @@ class BatchMatches:
         self._cue_start = cue_start
         self._cue_end = cue_end
         self._cue = cue
+        self._c_sentence = c_sentence
         core = matches["core"]
         self._led = self._pronoun_led()
         scope = self._scope(start, end, matches["entry"], sentence, core, cue_start, cue_end, cue, c_sentence)
@@ -850,7 +851,7 @@ class BatchMatches:
                 status[:] = -1
             return status
         category = rules.cue_category[cue]
-        shadowed = self._shadowed(category, cue_start, cue_end, c_sentence)
+        shadowed = self._cue_shadowed
         active = np.flatnonzero((category <= _OTHER) & ~shadowed & ~rules.cue_passage[cue])
         if not len(active):
             return status
@@ -1032,6 +1033,12 @@ class BatchMatches:
         wanted = np.ones(len(self.batch.sentence_start), dtype=bool)
         start, end, cue = self._subject_cues(wanted)
         return start, end, cue, buckets(self.batch.sentence[start], len(wanted))
+
+    @functools.cached_property
+    def _cue_shadowed(self) -> np.ndarray:
+        """_shadowed of every cue of the batch, once: the scope and the passage steps both read it."""
+        category = self.rules.cue_category[self._cue]
+        return self._shadowed(category, self._cue_start, self._cue_end, self._c_sentence)
 
     def _shadowed(
         self, category: np.ndarray, cue_start: np.ndarray, cue_end: np.ndarray, c_sentence: np.ndarray
@@ -1240,8 +1247,7 @@ class BatchMatches:
             keep = (category == _NEGATED) | (category == _HYPOTHETICAL)
             passage, category = passage[keep], category[keep]
         if len(passage):
-            every = rules.cue_category[cue]
-            shadowed = self._shadowed(every, cue_start, cue_end, c_sentence)[passage]
+            shadowed = self._cue_shadowed[passage]
             negated = category == _NEGATED
             inside = np.zeros(len(passage), dtype=bool)
             if negated.any():
