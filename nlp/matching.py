@@ -138,7 +138,10 @@ _EARLIEST_REAL_DOB = date(1901, 1, 1)
 _PLACEHOLDER_NAMES = frozenset(
     {"unknown", "unborn", "baby", "babyof", "notknown", "nk", "tbc", "tba", "na", "none", "unnamed", "infant", "child"}
 )
-_UNBORN_PLACEHOLDERS = frozenset({"unborn", "baby", "babyof"})
+# First words that make a whole name a placeholder ("Unborn baby", "Baby Smith"); with "babyof"
+# written together, they mark a child not yet born or named.
+_UNBORN_FIRST_WORDS = frozenset({"unborn", "baby"})
+_UNBORN_PLACEHOLDERS = _UNBORN_FIRST_WORDS | {"babyof"}
 _TITLES = frozenset({"mr", "mrs", "miss", "ms", "mx", "dr", "master", "prof", "rev", "sir"})
 _NAME_SPLIT_RE = re.compile(r"[\s\-_/,.]+")
 _NON_LETTER_RE = re.compile(r"[^a-z\s\-]")
@@ -248,12 +251,22 @@ def _fold(text: str) -> str:
     return _NON_LETTER_RE.sub(" ", ascii_text)
 
 
+def _folded_words(text: str) -> list[str]:
+    """The words of a typed name, folded (see _fold), titles and placeholders still in."""
+    return [t for t in _NAME_SPLIT_RE.split(_fold(text or "")) if t]
+
+
 def _name_tokens(text: str) -> list[str]:
-    tokens = [t for t in _NAME_SPLIT_RE.split(_fold(text or "")) if t]
-    # "Baby of", "Unknown" etc. are placeholders, and titles are not names.
-    while tokens and tokens[0] in _TITLES:
-        tokens.pop(0)
-    if "".join(tokens) in _PLACEHOLDER_NAMES or (tokens and tokens[0] in {"unborn", "baby"}):
+    return _names_of(_folded_words(text))
+
+
+def _names_of(words: list[str]) -> list[str]:
+    """The name in folded words: "Baby of", "Unknown" etc. are placeholders, and titles are not names."""
+    first = 0
+    while first < len(words) and words[first] in _TITLES:
+        first += 1
+    tokens = words[first:]
+    if "".join(tokens) in _PLACEHOLDER_NAMES or (tokens and tokens[0] in _UNBORN_FIRST_WORDS):
         return []
     return [t for t in tokens if t not in _PLACEHOLDER_NAMES]
 
@@ -333,18 +346,17 @@ def normalise_postcode(value: str) -> tuple[str, str, str]:
 nhs_number_valid = nhs_number_is_valid
 
 
-def _unborn_placeholder(text: str) -> bool:
-    """A placeholder for an unborn or new-born child's name ("Unborn", "Baby", "Baby of")."""
-    tokens = [t for t in _NAME_SPLIT_RE.split(_fold(text or "")) if t]
-    return bool(tokens) and tokens[0] in _UNBORN_PLACEHOLDERS
+def _unborn_placeholder(words: list[str]) -> bool:
+    """Folded words that are a placeholder for an unborn or new-born child's name ("Unborn", "Baby", "Baby of")."""
+    return bool(words) and words[0] in _UNBORN_PLACEHOLDERS
 
 
 def person_normalise(record: PersonRecord) -> NormalisedPerson:
     """Normalise one typed person and precompute the codes that comparing and blocking use."""
-    given_tokens = _name_tokens(record.given_name)
-    family_tokens = _name_tokens(record.family_name)
+    given_words, family_words = _folded_words(record.given_name), _folded_words(record.family_name)
+    given_tokens, family_tokens = _names_of(given_words), _names_of(family_words)
     child = (record.role or "").strip().lower() == "child"
-    unborn_name = child and (_unborn_placeholder(record.given_name) or _unborn_placeholder(record.family_name))
+    unborn_name = child and (_unborn_placeholder(given_words) or _unborn_placeholder(family_words))
     if unborn_name and given_tokens and not family_tokens:
         # "Williams" / "Unborn baby": the name order swapped, so the surname was typed as given.
         given_tokens, family_tokens = [], given_tokens
