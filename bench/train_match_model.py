@@ -78,6 +78,19 @@ def estimate_u(people: list[NormalisedPerson], n_pairs: int, rng: random.Random)
     return u
 
 
+def posterior_match(
+    vectors: np.ndarray, m: list[np.ndarray], u: list[np.ndarray], fields: list[int], prior: float
+) -> np.ndarray:
+    """The E step shared by both EMs: each pair's posterior of being a match, from its levels on `fields`."""
+    log_m = np.zeros(len(vectors))
+    log_u = np.zeros(len(vectors))
+    for j in fields:
+        log_m += np.log(m[j][vectors[:, j]])
+        log_u += np.log(u[j][vectors[:, j]])
+    # Clipped so a pair with overwhelming evidence either way gives 0 or 1, not an overflow warning.
+    return 1.0 / (1.0 + np.exp(np.clip((np.log(1 - prior) + log_u) - (np.log(prior) + log_m), -700, 700)))
+
+
 def em(
     vectors: np.ndarray,
     m: list[np.ndarray],
@@ -91,14 +104,7 @@ def em(
     prior = 0.1
     m = [x.copy() for x in m]
     for _ in range(iterations):
-        log_m = np.zeros(len(vectors))
-        log_u = np.zeros(len(vectors))
-        for j in fields:
-            log_m += np.log(m[j][vectors[:, j]])
-            log_u += np.log(u[j][vectors[:, j]])
-        a = np.log(prior) + log_m
-        b = np.log(1 - prior) + log_u
-        p = 1.0 / (1.0 + np.exp(np.clip(b - a, -700, 700)))
+        p = posterior_match(vectors, m, u, fields, prior)
         new_prior = float(p.mean())
         if estimate_m:
             for j in fields:
@@ -119,12 +125,7 @@ def em_latent_class(
     u = [x.copy() for x in u]
     prior = 0.5
     for _ in range(iterations):
-        log_m = np.zeros(len(vectors))
-        log_u = np.zeros(len(vectors))
-        for j in fields:
-            log_m += np.log(m[j][vectors[:, j]])
-            log_u += np.log(u[j][vectors[:, j]])
-        p = 1.0 / (1.0 + np.exp(np.clip(np.log(1 - prior) + log_u - np.log(prior) - log_m, -700, 700)))
+        p = posterior_match(vectors, m, u, fields, prior)
         for j in fields:
             m[j] = np.bincount(vectors[:, j], weights=p, minlength=len(m[j])) + SMOOTH * 0.01
             m[j] /= m[j].sum()
