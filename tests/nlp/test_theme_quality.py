@@ -1,7 +1,8 @@
-"""Issue #3 quality thresholds, asserted on the UNTUNED split (tests/data/themes/holdout.jsonl).
+"""Issue #3 quality thresholds, asserted on the UNTUNED splits (tests/data/themes/holdout*.jsonl).
 
-The patterns are never tuned on this file. The thresholds come from the issue; the second
-test shows the same check rejects a weaker tagger (the keyword baseline), so it can fail.
+The patterns are never tuned on these files; each has its own writer (HOLDOUT.md, HOLDOUT_B.md).
+The thresholds come from the issue; the last test shows the same check rejects a weaker tagger
+(the keyword baseline), so it can fail.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import pytest
 from nlp.evaluation import evaluate, keyword_baseline, read_gold
 from nlp.pipeline import clean_text, get_tagger
 
-HOLDOUT = Path(__file__).resolve().parents[1] / "data" / "themes" / "holdout.jsonl"
+THEME_DATA = Path(__file__).resolve().parents[1] / "data" / "themes"
+HELD_OUT = ("holdout.jsonl", "holdout_b.jsonl")
 MIN_MICRO_F1 = 0.90
 MIN_MACRO_F1 = 0.85
 MIN_THEME_F1 = 0.70
@@ -34,16 +36,18 @@ def quality_failures(report: dict) -> list[str]:
     return failures
 
 
-@pytest.fixture(scope="module")
-def holdout():
-    if not HOLDOUT.exists():
-        pytest.fail(f"{HOLDOUT} is missing: the untuned split is required for the quality thresholds")
+@pytest.fixture(scope="module", params=HELD_OUT)
+def holdout(request):
+    path = THEME_DATA / request.param
+    if not path.exists():
+        pytest.fail(f"{path} is missing: the untuned splits are required for the quality thresholds")
     tagger = get_tagger()
-    return read_gold(HOLDOUT, known_codes=tagger.theme_codes), tagger
+    return read_gold(path, known_codes=tagger.theme_codes), tagger
 
 
-# Measured 2026-11-26 (patterns v4): holdout micro-F1 0.818, macro 0.823, negated FP 17.0%; issue #3 stays open
-# until this passes. strict=True: the day it passes, the marker must be removed.
+# Measured 2026-11-26 at rules-75.19-a93f4d10: holdout micro-F1 0.818, macro 0.824, negated FP 16.0%; holdout_b
+# 0.772 / 0.777 / 15.3%. Issue #3 stays open until this passes on both.
+# strict=True: the day it passes on a split, the marker must be removed.
 @pytest.mark.xfail(strict=True, reason="issue #3 open: the tagger does not yet meet the issue's thresholds")
 def test_tagger_meets_issue_thresholds_on_untuned_split(holdout):
     records, tagger = holdout
@@ -52,22 +56,26 @@ def test_tagger_meets_issue_thresholds_on_untuned_split(holdout):
     assert quality_failures(report) == []
 
 
-# Regression floor just under what the tagger measures today on the untuned split, so a change that
+# Regression floors just under what the tagger measures today on each untuned split, so a change that
 # makes it worse fails CI while the issue's own thresholds (above) are still out of reach.
-FLOOR_MICRO_F1 = 0.80
-FLOOR_MACRO_F1 = 0.80
-FLOOR_MAX_NEGATED_FP_RATE = 0.18  # measured 16.0% (15 of 94) at rules-75.19-a93f4d10
+# (micro-F1, macro-F1, max negated FP rate); holdout_b measured on arrival at rules-75.19-a93f4d10:
+# micro 0.772, macro 0.777, negated 15.3% (13 of 85).
+FLOORS = {
+    "holdout.jsonl": (0.80, 0.80, 0.18),  # measured 0.818 / 0.824 / 16.0% (15 of 94) at rules-75.19-a93f4d10
+    "holdout_b.jsonl": (0.75, 0.75, 0.18),
+}
 FLOOR_GAIN_OVER_KEYWORDS = 0.30
 
 
-def test_tagger_does_not_regress_below_its_measured_floor(holdout):
+def test_tagger_does_not_regress_below_its_measured_floor(holdout, request):
     records, tagger = holdout
+    floor_micro, floor_macro, max_negated_rate = FLOORS[request.node.callspec.params["holdout"]]
     predictions = [r.codes for r in tagger.tag_many([clean_text(rec.text) for rec in records])]
     report = evaluate(records, predictions, codes=tagger.theme_codes)
     baseline = evaluate(records, [keyword_baseline(rec.text) for rec in records], codes=tagger.theme_codes)
-    assert report["micro"]["f1"] >= FLOOR_MICRO_F1
-    assert report["macro"]["f1"] >= FLOOR_MACRO_F1
-    assert report["negated"]["rate"] <= FLOOR_MAX_NEGATED_FP_RATE
+    assert report["micro"]["f1"] >= floor_micro
+    assert report["macro"]["f1"] >= floor_macro
+    assert report["negated"]["rate"] <= max_negated_rate
     assert report["micro"]["f1"] - baseline["micro"]["f1"] >= FLOOR_GAIN_OVER_KEYWORDS
 
 
