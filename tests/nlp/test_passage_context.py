@@ -194,3 +194,28 @@ def test_the_pipeline_components_give_what_tag_many_gives_on_passages():
     for text, result in zip(texts, fast, strict=True):
         slow = result_from_doc(nlp(text), weights=tagger.weights)
         assert slow.as_dict() == result.as_dict(), text[:80]
+
+
+# --- Which closing negations rule the passage out ----------------------------------------
+
+
+def test_no_concerns_about_a_named_topic_does_not_cancel_other_weak_evidence(tagger):
+    """ "No concerns about speech" is about speech, not a ruling-out of the whole passage."""
+    text = "Bruise on cheek noted at nursery. No concerns about speech and language development."
+    assert "physical_abuse" in tagger.tag(text).codes
+
+
+@pytest.mark.parametrize(
+    "closing",
+    ["No further concerns.", "Nil safeguarding concerns at this time", "No concerns for the children."],
+)
+def test_a_bare_closing_negation_still_cancels_weak_evidence(tagger, closing):
+    result = tagger.tag(f"Bruise on cheek noted at nursery. {closing}")
+    assert "physical_abuse" not in result.codes
+    assert "physical_abuse" in result.negated
+
+
+def test_no_concerns_about_theme_words_still_negates_them(tagger):
+    result = tagger.tag("Mum was drunk at pick-up. No concerns about home conditions.")
+    assert "parental_substance_misuse" in result.codes
+    assert "neglect" in result.negated

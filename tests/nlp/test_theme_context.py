@@ -119,3 +119,188 @@ def test_a_sentence_opening_with_a_pronoun_is_about_the_person_before_it(tagger,
 def test_a_pronoun_after_a_sentence_naming_a_parent_keeps_the_theme(tagger):
     text = "Child X lives with her mother. She drinks heavily most evenings."
     assert "parental_substance_misuse" in tagger.tag(text).codes
+
+
+# --- Whose mention it is, and what a cue word is doing there ------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The baby showed signs of neonatal withdrawal after birth.",
+        "Infant required morphine for neonatal withdrawal.",
+    ],
+)
+def test_a_babys_withdrawal_is_evidence_of_the_parents_substance_misuse(tagger, text):
+    """The baby is not someone outside the theme here: its withdrawal is from the mother's use."""
+    assert "parental_substance_misuse" in tagger.tag(text).codes
+
+
+def test_likely_to_have_been_judges_a_past_event_and_asserts_it(tagger):
+    """ "likely to" points to the future; "likely to have been" is a suspicion about the past."""
+    assert "physical_abuse" in tagger.tag("The injuries were likely to have been caused by shaking.").codes
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("On 3 March, when a child was left alone in the flat overnight, neighbours called the police.", "neglect"),
+        ("The practice was to send a letter when a child was not brought to an appointment.", "non_engagement"),
+    ],
+)
+def test_when_a_child_in_the_past_tense_narrates(tagger, text, code):
+    assert code in tagger.tag(text).codes
+
+
+def test_where_a_child_in_the_present_tense_stays_a_generic_condition(tagger):
+    result = tagger.tag("Where a child is left alone overnight, practitioners should make a referral.")
+    assert "neglect" not in result.codes
+    assert "neglect" in result.hypothetical
+
+
+def test_child_in_as_a_child_is_a_time_not_a_person(tagger):
+    """ "as a child" dates the parent's own history; the parent's depression after it is asserted."""
+    result = tagger.tag("Mum was on a CP plan herself as a child and now has depression.")
+    assert {"parental_adversity", "parental_mental_health"} <= result.codes
+
+
+def test_a_relative_after_by_is_the_agent_not_whose_history_it_is(tagger):
+    result = tagger.tag("Mum was sexually abused by her uncle as a child.")
+    assert "parental_adversity" in result.codes
+    assert "sexual_abuse" not in result.codes
+    assert (
+        "parental_mental_health"
+        in tagger.tag("Mother had been abused by her stepfather and had a diagnosis of PTSD.").codes
+    )
+
+
+def test_a_relative_as_subject_is_still_someone_else(tagger):
+    result = tagger.tag("Mum's sister was in care as a child.")
+    assert "parental_adversity" not in result.codes
+    assert "parental_adversity" in result.other_person
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Jack gets himself dressed and there is an empty fridge most mornings.", "neglect"),
+        ("She is made to stand in the garden when she wets herself.", "emotional_abuse"),
+    ],
+)
+def test_a_reflexive_object_is_the_child_not_a_parents_own_history(tagger, text, code):
+    assert code in tagger.tag(text).codes
+
+
+def test_an_emphatic_reflexive_after_a_parent_is_still_the_parents_own_history(tagger):
+    result = tagger.tag("Mother herself was neglected as a child.")
+    assert "neglect" not in result.codes
+    assert "neglect" in result.other_person
+
+
+def test_an_injury_explained_by_a_parent_is_not_ruled_out(tagger):
+    """A parent's account is not a finding: "explained by M" does not negate the bruising."""
+    text = "This is the third referral about bruising, each explained by M and each accepted."
+    assert "physical_abuse" in tagger.tag(text).codes
+
+
+# --- Hypothetical cues that are narrating, not supposing ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        # An agency after a preposition is a place or recipient, not a plan line's "School to ...".
+        (
+            "Child W was withdrawn from school to be electively home educated shortly after the school "
+            "made a referral about bruising to her neck.",
+            "physical_abuse",
+        ),
+        # The idiom reports a thought, not a condition.
+        ("She told the school nurse she sometimes thought everyone would be better off without her.", "self_harm"),
+        # An outcome line of a referral chronology records a closure.
+        (
+            "Police CSC referral log: 03/19 closed NFA; 08/19 closed NFA; 01/20 closed NFA; 10/21 closed, "
+            "advice given; 02/23 this referral.",
+            "repeat_referrals",
+        ),
+        # "whether" after a check that was not made is the content of the omission.
+        ("No check made on whether F had actually left or who else might be staying at the property.", "invisible_men"),
+        # A referral "for possible PND" names a suspected condition.
+        ("Perinatal MH referral made for possible PND.", "parental_mental_health"),
+        # A recommendation as the object of a narrative is not a recommendations section.
+        (
+            "Each referral was closed with a recommendation of early help, which the family did not take up.",
+            "repeat_referrals",
+        ),
+        # The AUDIT questionnaire with its score is a test result, not an audit.
+        (
+            "GP: father attended for alcohol review, no longer drinks since detox in March, AUDIT now 3.",
+            "parental_substance_misuse",
+        ),
+        # "following" ends the scope of "risk of", as "after" does.
+        (
+            "Probation assessed him as posing a high risk of harm to known adults, following convictions for "
+            "assaults on two former partners.",
+            "domestic_abuse",
+        ),
+    ],
+)
+def test_a_hypothetical_cue_word_that_narrates_does_not_frame_the_theme(tagger, text, code):
+    assert code in tagger.tag(text).codes
+
+
+def test_a_stage_of_the_referral_process_is_no_screening_tool(tagger):
+    assert "repeat_referrals" not in tagger.tag("5 referred to CSC, 5 closed at screening.").hypothetical
+
+
+def test_a_sentence_opening_with_if_is_conditional_in_its_main_clause_too(tagger):
+    result = tagger.tag("If concerns about the mother's mental health arise, the HV will refer to the perinatal team.")
+    assert "parental_mental_health" not in result.codes
+    assert "parental_mental_health" in result.hypothetical
+
+
+def test_a_relative_clause_inside_a_conditional_still_asserts(tagger):
+    text = (
+        "If M returns to Mr P, who has been convicted of assaulting an ex-partner, "
+        "the risk to the children would increase."
+    )
+    assert "domestic_abuse" in tagger.tag(text).codes
+
+
+def test_unnamed_adults_drinking_are_not_the_parent(tagger):
+    result = tagger.tag("Mother hosting a birthday party, some adults drinking but mother was not intoxicated.")
+    assert "parental_substance_misuse" not in result.codes
+
+
+@pytest.mark.parametrize(
+    ("text", "whose"),
+    [
+        ("Maternal grandmother was in care as a child.", "other_person"),
+        ("Both parents are under 18 and living with paternal grandparents, dad left care last year.", "asserted"),
+    ],
+)
+def test_a_grandparent_as_subject_is_someone_else_but_not_after_a_preposition(tagger, text, whose):
+    result = tagger.tag(text)
+    if whose == "asserted":
+        assert "parental_adversity" in result.codes
+    else:
+        assert "parental_adversity" not in result.codes
+        assert "parental_adversity" in result.other_person
+
+
+def test_no_contact_with_a_service_negates_the_contact_not_the_concern_it_serves(tagger):
+    """An IDVA works with victims of domestic abuse: not contacting one is an omission, not a ruling-out."""
+    assert "domestic_abuse" in tagger.tag("No safety plan on file and no contact made with the IDVA.").codes
+
+
+def test_the_alternative_not_taken_after_rather_than_is_negated(tagger):
+    result = tagger.tag("The SW spoke to the school and GP rather than relying on the parents account.")
+    assert "professional_curiosity" not in result.codes
+    assert "professional_curiosity" in result.negated
+
+
+def test_an_exploitation_screening_tool_scored_low_is_a_negative_result(tagger):
+    result = tagger.tag("CSE screening tool - low.")
+    assert not {"exploitation", "sexual_abuse"} & result.codes
+    # A DASH is completed after a domestic incident whatever it scores.
+    assert "domestic_abuse" in tagger.tag("Domestic incident reported, DASH - low.").codes
