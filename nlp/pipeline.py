@@ -28,7 +28,7 @@ from typing import Any, cast
 
 import numpy as np
 import spacy
-from spacy.attrs import NORM, SENT_START
+from spacy.attrs import NORM, ORTH, SENT_START
 from spacy.language import Language
 from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span, SpanGroup
@@ -39,7 +39,7 @@ from nlp.tagger_context import HYPOTHETICAL as _HYPOTHETICAL
 from nlp.tagger_context import NEGATED as _NEGATED
 from nlp.tagger_context import OTHER_PERSON as _OTHER_PERSON
 from nlp.tagger_context import statuses
-from nlp.tagger_match import TextDocs, buckets
+from nlp.tagger_match import TextDocs, buckets, wrapped_line_break
 from nlp.tagger_patterns import (
     CONTEXT_FILE,
     CUE_CATEGORIES,
@@ -131,6 +131,19 @@ class _LemmaOfLower:
         return self.table.get(lower, lower)
 
 
+def _upper_case_contractions(rules: dict[str, list[dict[Any, Any]]]) -> dict[str, list[dict[Any, Any]]]:
+    """ALL CAPS twins of spaCy's contraction exceptions, which exist only in lower and title case:
+    police and ED systems write "DIDN'T ATTEND", which must split like "didn't" ("N'T" is a
+    negation cue like "n't")."""
+    twins = {}
+    for text, tokens in rules.items():
+        upper = text.upper()
+        pieces = [str(token.get(ORTH, "")) for token in tokens]
+        if "'" in text and upper != text and upper not in rules and "".join(pieces) == text:
+            twins[upper] = [{**token, ORTH: piece.upper()} for token, piece in zip(tokens, pieces, strict=True)]
+    return twins
+
+
 @Language.factory("lookup_lemmatizer_lower")
 class LowerLookupLemmatizer:
     """Lookup lemmas (spacy-lookups-data) keyed on the lower-case form, stored as each
@@ -161,10 +174,11 @@ class LowerLookupLemmatizer:
         # Tokenizer exceptions set a token-level NORM ("n't" -> "not") that would hide the
         # lexeme's lemma; only their splitting (ORTH) is kept, so every NORM is the lemma.
         tokenizer = cast(Any, nlp.tokenizer)
-        tokenizer.rules = {
+        rules = {
             text: [{attr: value for attr, value in token.items() if attr not in (NORM, "NORM")} for token in tokens]
             for text, tokens in tokenizer.rules.items()
         }
+        tokenizer.rules = {**_upper_case_contractions(rules), **rules}
 
     def forms(self, lemma: str) -> list[str]:
         """Every lower-case word whose lemma (as this component assigns it) is ``lemma``."""
@@ -191,7 +205,8 @@ class _EndsSentence:
 
 @Language.factory("referral_senter")
 class ReferralSentenceSplitter:
-    """Sentence starts for referral text: after . ! ? and at every line break (notes, bullets).
+    """Sentence starts for referral text: after . ! ? and at every line break (notes, bullets)
+    except the break of a wrapped line (tagger_match.wrapped_line_break), as the tagger reads it.
 
     Whether a token ends a sentence depends only on its text, so it is a lexeme flag computed
     once per word type; per Doc it is one array read. Professionals often write notes with no
@@ -208,7 +223,8 @@ class ReferralSentenceSplitter:
         if not n:
             doc.user_data[SENT_STARTS] = []
             return doc
-        starts = np.flatnonzero(doc.to_array(self.flag)) + 1
+        ends = np.flatnonzero(doc.to_array(self.flag))
+        starts = ends[[not wraps for wraps in self._wrapped(doc, ends.tolist())]] + 1
         starts = starts[starts < n]
         # -1 (as uint64) is how spaCy's arrays encode "not a sentence start".
         flags = np.full(n, -1, dtype=np.int64)
@@ -217,6 +233,21 @@ class ReferralSentenceSplitter:
         doc.from_array([SENT_START], cast(Any, flags.view(np.uint64).reshape(-1, 1)))
         doc.user_data[SENT_STARTS] = [0, *starts.tolist()]
         return doc
+
+    @staticmethod
+    def _wrapped(doc: Doc, ends: list[int]) -> Iterator[bool]:
+        """For each sentence-ending token, in order: is it a line break that only wraps its line
+        (tagger_match.wrapped_line_break)?"""
+        line_start = 0
+        for i in ends:
+            token = doc[i]
+            if not token.is_space:
+                yield False
+                continue
+            yield 0 < i < len(doc) - 1 and wrapped_line_break(
+                token.idx - line_start, doc[i - 1].text, token.text, doc[i + 1].text
+            )
+            line_start = token.idx + len(token)
 
 
 @Language.factory("theme_matcher", default_config={"patterns_dir": str(PATTERNS_DIR)})
@@ -264,15 +295,16 @@ class ThemeMatcher:
         spans, cores = [], {}
         for start, end, _theme, core, _sentence, _scope, entry in _doc_matches(found, 0):
             key = rules.entry_keys[entry]
+            start, end = _doc_span(found, start, end)
             spans.append(Span(doc, start, end, label=rules.entries[entry].theme, span_id=key))
             if len(core) == 2:  # a co-occurrence match: its anchors
-                cores[(start, end, key)] = core
+                cores[(start, end, key)] = tuple(_doc_span(found, a, b) for a, b in core)
         doc.spans[MATCHES] = spans
         if cores:
             doc.user_data[NEAR_CORES] = cores
         sentences = sorted({found.sentence[i] for i in range(found.doc_first_match[0], found.doc_first_match[1])})
         doc.user_data[CUES] = [
-            (start, end, rules.cue_keys[cue])
+            (*_doc_span(found, start, end), rules.cue_keys[cue])
             for sentence in sentences
             for start, end, cue in found.sentence_cue_rows(sentence, 0)
         ]
@@ -296,7 +328,7 @@ class ThemeContext:
         groups: dict[str, list[Span]] = {ASSERTED: [], NEGATED: [], HYPOTHETICAL: [], OTHER_PERSON: []}
         rules = self.matcher.rules
         for match, status in zip(_doc_matches(found, 0), _doc_statuses(found, 0), strict=True):
-            start, end, entry = match[0], match[1], match[6]
+            (start, end), entry = _doc_span(found, match[0], match[1]), match[6]
             groups[_GROUP_OF[status]].append(
                 Span(doc, start, end, label=rules.entries[entry].theme, span_id=rules.entry_keys[entry])
             )
@@ -323,6 +355,14 @@ def _doc_matches(found: BatchMatches, doc: int) -> list[_Match]:
         entry = found.entry[i]
         out.append((start, end, entries[entry].theme, core, found.sentence[i], found.scope[i], entry))
     return out
+
+
+def _doc_span(found: BatchMatches, start: int, end: int) -> tuple[int, int]:
+    """The token span on the (only) Doc of a one-Doc batch of a Doc-local match [start, end)
+    (they differ where the batch read past white space)."""
+    base = int(found.batch.offset[0])
+    token_start, token_end = found.batch.doc_tokens(0, base + start, base + end)
+    return int(token_start), int(token_end)
 
 
 def _doc_statuses(found: BatchMatches, doc: int, matches: list[_Match] | None = None) -> list[str]:

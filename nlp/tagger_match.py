@@ -490,11 +490,43 @@ class Postings:
 # --- Batch layout -------------------------------------------------------------------------
 
 
+END_PUNCT = (".", "!", "?", "..", "...", "!!", "??", "?!", "!?", "…")
+
+
+def ends_sentence(text: str) -> bool:
+    """Sentence-final punctuation, or white space holding a line break."""
+    return text in END_PUNCT or ("\n" in text and text.isspace())
+
+
 ENDS_SENTENCE = 1
 SKIPPED = 2  # punctuation, space or quote
 PRONOUN = 4
 DASH = 8
 ANCHOR = 16  # passes the anchor test of some token pattern
+SPACE = 32  # white space with no line break (a second space, a tab, a no-break space)
+LINE_BREAK = 64  # white space holding a line break
+LOWER_START = 128  # begins with a lower-case letter
+
+# A line break is read as a space (the line was wrapped by the system the text was pasted from,
+# not ended by the writer) when the line before is at least this long, does not end with
+# sentence punctuation, and the next line carries on in lower case: "Mum denied\r\ndrinking".
+# Short lines stay separate: one-line notes ("no concerns re DV" / "mum drinking") do not run on.
+WRAPPED_LINE_CHARS = 40
+
+
+def wrapped_line_break(line_chars: int, before: str, line_break: str, after: str) -> bool:
+    """A line break that only wraps a line (see WRAPPED_LINE_CHARS), given the length of the line
+    it ends and the words either side ("" for none). A blank line ends a paragraph, however long."""
+    return (
+        line_chars >= WRAPPED_LINE_CHARS
+        and line_break.count("\n") == 1
+        and before != ""
+        and not ends_sentence(before)
+        and not before.endswith(END_PUNCT)
+        and not before.isspace()
+        and after[:1].islower()
+    )
+
 
 _COLUMNS = [ID, IDX]
 _SEPARATOR = np.zeros((1, len(_COLUMNS)), dtype=np.uint64)
@@ -550,9 +582,16 @@ class Batch:
     is_start: np.ndarray  # sentence starts (a separator is a one-token sentence of its own)
     sentence: np.ndarray  # global sentence number of every position
     sentence_start: np.ndarray  # global position of every sentence's first token
+    # The Doc token of every position, where white space was read past (see ``of``); None when
+    # nothing was, and position ``offset[d] + i`` is token i of Doc d.
+    token: np.ndarray | None = None
 
     @classmethod
     def of(cls, docs: Sequence[Doc], words: WordTypes) -> Batch:
+        """Lay the Docs end to end. White space that is not a line break ("no further  action",
+        a tab, a no-break space: spaCy makes each a token) and a wrapped line's break (see
+        WRAPPED_LINE_CHARS) get no position: every rule, cue reach and sentence reads past them,
+        as it reads past a single space. Character offsets are unaffected (``idx``)."""
         arrays = docs.arrays() if isinstance(docs, TextDocs) else [doc.to_array(_COLUMNS) for doc in docs]
         table = np.concatenate([_SEPARATOR, *(part for array in arrays for part in (array, _SEPARATOR))])
         top = int(table[:, 0].max())
@@ -560,10 +599,20 @@ class Batch:
             table = cls._register(docs, arrays, words)
             top = int(table[:, 0].max())
         rows = table[:, 0].astype(np.int64)
-        lengths = np.fromiter((len(a) for a in arrays), dtype=np.int64, count=len(arrays))
-        offset = np.cumsum(lengths + 1) - lengths
         words.fill(top + 1)
         flags = words.flags[rows]
+        token = None
+        passed = cls._read_past(rows, table[:, 1].astype(np.int64), flags, words)
+        if passed is None:
+            lengths = np.fromiter((len(a) for a in arrays), dtype=np.int64, count=len(arrays))
+        else:
+            separators = np.flatnonzero(rows == 0)
+            doc_of_row = np.cumsum(rows == 0) - 1
+            kept = ~passed
+            token = (np.arange(len(rows)) - separators[doc_of_row] - 1)[kept]
+            lengths = np.bincount(doc_of_row[kept & (rows != 0)], minlength=len(arrays)).astype(np.int64)
+            table, rows, flags = table[kept], rows[kept], flags[kept]
+        offset = np.cumsum(lengths + 1) - lengths
         real = rows != 0
         is_start = ~real
         is_start[1:] |= (flags[:-1] & ENDS_SENTENCE) != 0
@@ -582,7 +631,40 @@ class Batch:
             is_start=is_start,
             sentence=sentence,
             sentence_start=np.flatnonzero(is_start),
+            token=token,
         )
+
+    @staticmethod
+    def _read_past(rows: np.ndarray, idx: np.ndarray, flags: np.ndarray, words: WordTypes) -> np.ndarray | None:
+        """Rows of white space that get no position (see ``of``), or None if there are none."""
+        passed = (flags & SPACE) != 0
+        breaks = np.flatnonzero(flags & LINE_BREAK)
+        if len(breaks):
+            # The break's line: from the previous break of the same Doc (or the Doc's start).
+            before = np.concatenate(([-1], breaks[:-1]))
+            separator_between = np.cumsum(rows == 0)
+            same_doc = (before >= 0) & (separator_between[np.maximum(before, 0)] == separator_between[breaks])
+            line_start = np.where(same_doc, idx[before] + words.length[rows[before]], 0)
+            for at, line_chars in zip(breaks.tolist(), (idx[breaks] - line_start).tolist(), strict=True):
+                passed[at] = wrapped_line_break(
+                    line_chars, words.text(int(rows[at - 1])), words.text(int(rows[at])), words.text(int(rows[at + 1]))
+                )
+        return passed if passed.any() else None
+
+    def doc_tokens(self, doc: int, start: np.ndarray | int, end: np.ndarray | int) -> tuple[Any, Any]:
+        """The Doc's token span [start, end) of the positions [start, end) of one of its tokens."""
+        if self.token is None:
+            base = int(self.offset[doc])
+            return start - base, end - base
+        return self.token[start], self.token[np.asarray(end) - 1] + 1
+
+    def doc_positions(self, doc: int, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The positions [start, end) of the Doc token spans [start, end) (inverse of ``doc_tokens``)."""
+        base = int(self.offset[doc])
+        if self.token is None:
+            return base + start, base + end
+        tokens = self.token[base : base + int(self.lengths[doc])]
+        return base + np.searchsorted(tokens, start), base + np.searchsorted(tokens, end)
 
     @staticmethod
     def _register(docs: Sequence[Doc], arrays: list[np.ndarray], words: WordTypes) -> np.ndarray:
@@ -617,7 +699,8 @@ def sentence_starts_of(batch: Batch, doc: int) -> list[int]:
     high = low + int(batch.lengths[doc])
     first = np.searchsorted(batch.sentence_start, low)
     last = np.searchsorted(batch.sentence_start, high)
-    return (batch.sentence_start[first:last] - low).tolist()
+    starts = batch.sentence_start[first:last]
+    return cast(list[int], batch.doc_tokens(doc, starts, starts + 1)[0].tolist())
 
 
 class FallbackMatchers:
@@ -864,9 +947,13 @@ def _fallback_matches(
         strings = doc.vocab.strings
         found = matcher(doc)
         if found:
-            base = int(batch.offset[d])
-            out_start.append(np.array([base + s for _k, s, _e in found], dtype=np.int64))
-            out_end.append(np.array([base + e for _k, _s, e in found], dtype=np.int64))
+            start, end = batch.doc_positions(
+                d,
+                np.array([s for _k, s, _e in found], dtype=np.int64),
+                np.array([e for _k, _s, e in found], dtype=np.int64),
+            )
+            out_start.append(start)
+            out_end.append(end)
             out_pattern.append(np.array([int(strings[k]) for k, _s, _e in found], dtype=np.int64))
 
 

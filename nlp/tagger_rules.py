@@ -36,8 +36,11 @@ from nlp.tagger_match import (
     ANCHOR,
     DASH,
     ENDS_SENTENCE,
+    LINE_BREAK,
+    LOWER_START,
     PRONOUN,
     SKIPPED,
+    SPACE,
     Batch,
     FallbackMatchers,
     IntMap,
@@ -48,10 +51,12 @@ from nlp.tagger_match import (
     WordTestSet,
     buckets,
     compile_token_pattern,
+    ends_sentence,
     flag_getters,
     window_pairs,
 )
 from nlp.tagger_patterns import SENTENCE_WIDE, CueEntry, PatternEntry, PatternError, PatternSet, _thaw
+from nlp.tagger_spelling import Spelling, read_common_words
 from nlp.tagger_words import WordTypes
 
 CUE_PREFIX = "cue|"
@@ -59,13 +64,12 @@ CUE_PREFIX = "cue|"
 # "context_rules" field of the meta line of patterns/_context.jsonl (a test checks they are
 # equal), and that file's bytes are in the pattern set's version hash, hence in the tagger
 # version: bump both when the context code changes what it decides.
-CONTEXT_RULES = 2
+CONTEXT_RULES = 3
 _PLAIN_WORD = re.compile("[a-z]+")
 _SEPARATOR_WORD = "\uffff"
 # The longest anchor phrase the pairing of a near rule looks back over (as before: anchors
 # are short phrases).
 MAX_ANCHOR_TOKENS = 12
-END_PUNCT = (".", "!", "?", "..", "...", "!!", "??", "?!", "!?", "…")
 DASHES = frozenset({"-", "\u2013", "\u2014"})
 PRONOUNS = frozenset({"she", "he", "they", "her", "his", "their"})
 # Cue categories as numbers: the three that change a status first, in priority order.
@@ -82,11 +86,6 @@ _MAX_BUCKETS = 1 << 22
 
 # Sources of theme matches, in the order spaCy-based matching listed them.
 _PHRASE, _TOKEN, _NEAR = 0, 1, 2
-
-
-def ends_sentence(text: str) -> bool:
-    """Sentence-final punctuation, or white space holding a line break."""
-    return text in END_PUNCT or ("\n" in text and text.isspace())
 
 
 def token_patterns_on_norm(entry_pattern: tuple[Any, ...]) -> list[dict[str, Any]]:
@@ -123,7 +122,8 @@ class _Flags:
         self.skips = [getters[attr] for attr in (IS_PUNCT, IS_SPACE, IS_QUOTE) if attr in getters]
 
     def tests(self) -> list[Any]:
-        return [ends_sentence, self.skipped, _pronoun, _dash]
+        """One test per flag bit below _EXCLUDE_BIT (None: the bit is set otherwise, ANCHOR)."""
+        return [ends_sentence, self.skipped, _pronoun, _dash, None, _space, _line_break, _lower_start]
 
     def skipped(self, text: str) -> bool:
         return any(bool(getter(text)) for getter in self.skips)
@@ -137,7 +137,19 @@ def _dash(text: str) -> bool:
     return text in DASHES
 
 
-assert [1 << i for i in range(4)] == [ENDS_SENTENCE, SKIPPED, PRONOUN, DASH]
+def _space(text: str) -> bool:
+    return text.isspace() and "\n" not in text and "\r" not in text
+
+
+def _line_break(text: str) -> bool:
+    return text.isspace() and "\n" in text
+
+
+def _lower_start(text: str) -> bool:
+    return text[:1].islower()
+
+
+assert [1 << i for i in range(8)] == [ENDS_SENTENCE, SKIPPED, PRONOUN, DASH, ANCHOR, SPACE, LINE_BREAK, LOWER_START]
 
 
 class ThemeRules:
@@ -154,6 +166,7 @@ class ThemeRules:
         self._flags = _Flags(vocab)
         self.trie = PhraseTrie()
         self._norm_ids: dict[str, int] = {}
+        self._known_words: frozenset[str] | None = None
         self._norm_hashes: list[int] = [0]  # norm id -> string hash of the norm
         self._texts: dict[tuple[int, ...], list[str]] = {}  # sequence -> the words of a phrase
         self._sequences: dict[str, tuple[int, ...]] = {}
@@ -192,6 +205,17 @@ class ThemeRules:
         self._compile()
 
     # --- Building ---------------------------------------------------------------------
+
+    def _spelling(self) -> Spelling | None:
+        """Slip tolerance for the rules' words (tagger_spelling), from the lemma table's forms."""
+        lemmatizer: Any = self.nlp.get_pipe("lemmatizer") if "lemmatizer" in self.nlp.pipe_names else None
+        if lemmatizer is None or not hasattr(lemmatizer, "forms"):
+            return None
+        if self._known_words is None:
+            table = lemmatizer.table
+            self._known_words = frozenset(table) | frozenset(table.values()) | read_common_words()
+        norms = [norm for norm in self._norm_ids if norm.isalpha()]
+        return Spelling.build(((norm, lemmatizer.forms(norm)) for norm in norms), self._known_words)
 
     def _prepare(self, pattern_set: PatternSet) -> None:
         """Tokenize every phrase once, in one pass."""
@@ -364,10 +388,11 @@ class ThemeRules:
         exclude_tests = [_LowerIn(words) for words in exclude_lists]
         self.words.configure(
             norm_ids=self._norm_ids,
-            flag_tests=[*self._flags.tests(), *([None] * (_EXCLUDE_BIT - 4)), *exclude_tests],
+            flag_tests=[*self._flags.tests(), *exclude_tests],
             word_tests=self.tests.tests,
             marks_of=self._token_patterns.anchor_bits,
             mark_flag=ANCHOR,
+            spelling=self._spelling(),
         )
         self.entry_theme = np.array([self.theme_index[e.theme] for e in self.entries] or [0], dtype=np.int64)
         self._entry_exact = np.array([e.exact_case for e in self.entries] or [False], dtype=bool)
@@ -529,8 +554,8 @@ class ThemeRules:
         found: list[list[tuple[str, int, int]]] = [[] for _ in docs]
         for s, e, o in zip(start.tolist(), end.tolist(), owner.tolist(), strict=True):
             doc = int(batch.doc_index[s])
-            base = int(batch.offset[doc])
-            found[doc].append((self.strings[self.patterns[o].key], s - base, e - base))
+            token_start, token_end = batch.doc_tokens(doc, s, e)
+            found[doc].append((self.strings[self.patterns[o].key], int(token_start), int(token_end)))
         return found
 
     def near_matches(self, docs: Sequence[Doc]) -> list[list[tuple[str, int, int]]]:
@@ -541,8 +566,8 @@ class ThemeRules:
         found: list[list[tuple[str, int, int]]] = [[] for _ in docs]
         for s, e, i in zip(start.tolist(), end.tolist(), entry.tolist(), strict=True):
             doc = int(batch.doc_index[s])
-            base = int(batch.offset[doc])
-            found[doc].append((self.entries[i].id, s - base, e - base))
+            token_start, token_end = batch.doc_tokens(doc, s, e)
+            found[doc].append((self.entries[i].id, int(token_start), int(token_end)))
         return found
 
     def _theme_matches(

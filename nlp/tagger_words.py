@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 from spacy.attrs import ID
 
+from nlp.tagger_spelling import Spelling
+
 # Row 0 is the separator the tagger puts between Docs in a batch: no test holds for it, so
 # no phrase or pattern can run from one Doc into the next.
 SEPARATOR = 0
@@ -77,6 +79,7 @@ class WordTypes:
         # is set in its ``flags``.
         self.marks_of: Sequence[int] = ()
         self.mark_flag = 0
+        self.spelling: Spelling | None = None
         self._columns(64)
         getters = vocab.lex_attr_getters
         getters[ID] = _Register(self)
@@ -110,9 +113,12 @@ class WordTypes:
         word_tests: Sequence[WordTest],
         marks_of: Sequence[int] = (),
         mark_flag: int = 0,
+        spelling: Spelling | None = None,
     ) -> None:
-        """New rules: every row is refilled the next time it is used."""
+        """New rules: every row is refilled the next time it is used. ``spelling`` reads a
+        word that is not a rule word but one slip from one as that word (tagger_spelling)."""
         self.norm_ids = norm_ids
+        self.spelling = spelling
         self.flag_tests = tuple(flag_tests)
         self.word_tests = tuple(word_tests)
         self.marks_of = tuple(marks_of)
@@ -131,7 +137,7 @@ class WordTypes:
             return
         if upto > len(self.norm_id):
             self._grow(max(upto, 2 * len(self.norm_id)))
-        norm_ids, norm_of = self.norm_ids, self.norm_of
+        norm_ids, norm_of, spelling = self.norm_ids, self.norm_of, self.spelling
         flag_tests, word_tests, marks_of = self.flag_tests, self.word_tests, self.marks_of
         texts = self._texts
         for row in range(self._filled, upto):
@@ -139,7 +145,12 @@ class WordTypes:
             text = as_read(texts[row])
             lower = text.lower()
             norm = norm_of(text)
-            self.norm_id[row] = norm_ids.get(norm, 0)
+            norm_id = norm_ids.get(norm, 0)
+            if not norm_id and spelling is not None:
+                fixed = spelling.correct(text)
+                if fixed is not None:
+                    norm, norm_id = fixed, norm_ids.get(fixed, 0)
+            self.norm_id[row] = norm_id
             flags = 0
             for bit, flag_test in enumerate(flag_tests):
                 if flag_test is not None and flag_test(text):
