@@ -27,6 +27,7 @@ from typing import Any, cast, overload
 
 import numpy as np
 from spacy.attrs import ID, IDS, IDX, SENT_START
+from spacy.language import Language
 from spacy.matcher import Matcher
 from spacy.tokens import Doc
 
@@ -304,8 +305,9 @@ class IntMap:
             at = (slot + probe) & (self._size - 1)
             found = self._keys[at]
             hit = found == wanted
-            out[todo[hit]] = self._values[at[hit]]
-            going = ~hit & (found != -1)
+            taken = np.flatnonzero(hit)
+            out[todo[taken]] = self._values[at[taken]]
+            going = np.flatnonzero(~hit & (found != -1))
             todo, slot, wanted = todo[going], slot[going], wanted[going]
             if not len(todo):
                 return out
@@ -341,6 +343,39 @@ def _runs(first: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     i = np.repeat(np.arange(len(count)), count)
     shift = first - (np.cumsum(count) - count)
     return i, np.arange(len(i)) + np.repeat(shift, count)
+
+
+def lexsort(keys: Sequence[np.ndarray]) -> np.ndarray:
+    """``np.lexsort(keys)`` (the last key sorts first; stable) for integer keys.
+
+    When every key is non-negative and all fit in 63 bits together, they are packed into one
+    int64 (the last key in the highest bits) and sorted once with a stable argsort: the same
+    permutation (lexicographic order, ties in input order), at a fraction of lexsort's cost,
+    which sorts once per key.
+    """
+    if len(keys[0]) < 2:
+        return np.lexsort(keys)
+    bits = [int(key.max()).bit_length() for key in keys]
+    if sum(bits) > 63 or any(int(key.min()) < 0 for key in keys):
+        return np.lexsort(keys)
+    packed = keys[0].astype(np.int64)
+    shift = bits[0]
+    for key, width in zip(keys[1:], bits[1:], strict=True):
+        packed |= key.astype(np.int64, copy=False) << shift
+        shift += width
+    return stable_order(packed, shift)
+
+
+def stable_order(keys: np.ndarray, bits: int | None = None) -> np.ndarray:
+    """``np.argsort(keys, kind="stable")`` for non-negative integer keys (below 2 ** bits, if
+    given). Keys that fit in 16 bits are sorted as uint16, which numpy radix-sorts (the same
+    permutation: a stable sort of the same order)."""
+    if len(keys) and (bits if bits is not None else int(keys.max()).bit_length()) <= 16 and int(keys.min()) >= 0:
+        return np.argsort(keys.astype(np.uint16), kind="stable")
+    return np.argsort(keys, kind="stable")
+
+
+run_pairs = _runs  # (i, j) of every run: see _runs
 
 
 def pairs(first: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -434,28 +469,30 @@ class PhraseTrie:
                 found_len.append(np.ones(len(first), dtype=np.int64))
                 found_node.append(node[first])
             child = np.take(self._dense_flat, self._dense_start[node[:-1]] + words[1:])
-            pos = np.flatnonzero(child)
+            # (Selections go through index arrays: numpy's nonzero of a bool array and a
+            # gather cost a fraction of nonzero of an int array or of a boolean-mask index.)
+            pos = np.flatnonzero(child != 0)
             cur = child[pos].astype(np.int64)
             depth = 2
         else:
-            pos = np.flatnonzero(node)
+            pos = np.flatnonzero(node != 0)
             cur = node[pos]
             depth = 1
         while len(pos):
-            ends = self._terminal[cur]
-            if ends.any():
+            ends = np.flatnonzero(self._terminal[cur])
+            if len(ends):
                 found_pos.append(pos[ends])
-                found_len.append(np.full(int(ends.sum()), depth, dtype=np.int64))
+                found_len.append(np.full(len(ends), depth, dtype=np.int64))
                 found_node.append(cur[ends])
-            more = self._branches[cur]
+            more = np.flatnonzero(self._branches[cur])
             pos, cur = pos[more], cur[more]
             if not len(pos):
                 break
             following = words[pos + depth]
-            known = following != 0
+            known = np.flatnonzero(following != 0)
             pos, cur, following = pos[known], cur[known], following[known]
             child = self._next.get(cur * self._stride + following, 0)
-            hit = child != 0
+            hit = np.flatnonzero(child != 0)
             pos, cur = pos[hit], child[hit]
             depth += 1
         if not found_pos:
@@ -543,9 +580,12 @@ class TextDocs(Sequence[Doc]):
     gives the same tokens.
     """
 
-    def __init__(self, texts: Sequence[str], make_doc: Callable[[str], Doc]) -> None:
+    def __init__(
+        self, texts: Sequence[str], make_doc: Callable[[str], Doc], arrays: list[np.ndarray] | None = None
+    ) -> None:
         self.texts = texts
         self.make_doc = make_doc
+        self._arrays = arrays  # ``arrays()`` already read (handed over once)
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -563,7 +603,20 @@ class TextDocs(Sequence[Doc]):
 
     def arrays(self) -> list[np.ndarray]:
         """``doc.to_array(_COLUMNS)`` of every Doc, one Doc alive at a time."""
+        if self._arrays is not None:
+            found, self._arrays = self._arrays, None
+            return found
         make_doc = self.make_doc
+        nlp = getattr(make_doc, "__self__", None)
+        if (
+            isinstance(nlp, Language)
+            and getattr(make_doc, "__func__", None) is Language.make_doc
+            and max(map(len, self.texts), default=0) <= nlp.max_length
+        ):
+            # Language.make_doc is its tokenizer once the text's length is checked: called
+            # directly (no Python frame per text).
+            tokenizer = nlp.tokenizer
+            return [tokenizer(text).to_array(_COLUMNS) for text in self.texts]
         return [make_doc(text).to_array(_COLUMNS) for text in self.texts]
 
 
@@ -593,7 +646,9 @@ class Batch:
         WRAPPED_LINE_CHARS) get no position: every rule, cue reach and sentence reads past them,
         as it reads past a single space. Character offsets are unaffected (``idx``)."""
         arrays = docs.arrays() if isinstance(docs, TextDocs) else [doc.to_array(_COLUMNS) for doc in docs]
-        table = np.concatenate([_SEPARATOR, *(part for array in arrays for part in (array, _SEPARATOR))])
+        parts = [_SEPARATOR] * (2 * len(arrays) + 1)
+        parts[1::2] = arrays  # a separator before, between and after the Docs
+        table = np.concatenate(parts)
         top = int(table[:, 0].max())
         if top >= len(words):
             table = cls._register(docs, arrays, words)
@@ -604,7 +659,7 @@ class Batch:
         token = None
         passed = cls._read_past(rows, table[:, 1].astype(np.int64), flags, words)
         if passed is None:
-            lengths = np.fromiter((len(a) for a in arrays), dtype=np.int64, count=len(arrays))
+            lengths = np.fromiter(map(len, arrays), dtype=np.int64, count=len(arrays))
         else:
             separators = np.flatnonzero(rows == 0)
             doc_of_row = np.cumsum(rows == 0) - 1
@@ -688,9 +743,20 @@ class Batch:
         return self.doc_index[positions]
 
     def word_runs(self, mask: np.ndarray) -> int:
-        """The longest run of consecutive True values: the widest gap between False values."""
-        falses = np.flatnonzero(~mask)
-        return int(np.diff(falses, prepend=-1, append=len(mask)).max()) - 1
+        """The longest run of consecutive True values (0 if none)."""
+        if 2 * np.count_nonzero(mask) > len(mask):
+            # Mostly True: the widest gap between False values (or the ends).
+            falses = np.flatnonzero(~mask)
+            return int(np.diff(falses, prepend=-1, append=len(mask)).max()) - 1
+        trues = np.flatnonzero(mask)
+        if not len(trues):
+            return 0
+        # Runs end where the next True is not the next position.
+        ends = np.flatnonzero(np.diff(trues) != 1)
+        if not len(ends):
+            return len(trues)
+        lengths = np.diff(ends, prepend=-1, append=len(trues) - 1)
+        return int(lengths.max())
 
 
 def sentence_starts_of(batch: Batch, doc: int) -> list[int]:
@@ -785,6 +851,9 @@ class TokenPatternSet:
         self.tests = tests
         self.fallback = fallback
         self._keys = np.array([p.key for p in patterns] or [0], dtype=np.uint64)
+        # Each pattern's key as its place among the distinct keys: the same order and equality
+        # as the keys themselves, in few bits (see ``lexsort``).
+        self._key_rank = np.unique(self._keys, return_inverse=True)[1].astype(np.int64).reshape(-1)
         self._open = [
             i for i, p in enumerate(patterns) if p.tokens is not None and any(t.high is None for t in p.tokens)
         ]
@@ -819,7 +888,10 @@ class TokenPatternSet:
         def runs(bit: int, sent_start: bool | None) -> int:
             found = seen_runs.get((bit, sent_start))
             if found is None:
-                holds = (words.tests[:, bit >> 6][rows] & np.uint64(1 << (bit & 63))) != 0
+                column, mask = words.tests[:, bit >> 6], np.uint64(1 << (bit & 63))
+                # Per word type first (then one byte per position) when there are fewer types.
+                per_type = len(column) <= len(rows)
+                holds = ((column & mask) != 0)[rows] if per_type else (column[rows] & mask) != 0
                 if sent_start is not None:
                     holds &= batch.is_start == sent_start
                 found = seen_runs[(bit, sent_start)] = batch.word_runs(holds)
@@ -859,12 +931,13 @@ class TokenPatternSet:
                 k = check_offset[at]
                 finished = k < 0
                 if finished.any():
-                    done_start.append(start[finished])
-                    done_at.append(at[finished])
+                    ended = np.flatnonzero(finished)
+                    done_start.append(start[ended])
+                    done_at.append(at[ended])
                     going = np.flatnonzero(~finished)
                     start, at, k = start[going], at[going], k[going]
                 holds = flat_tests[padded[start + k] * n_words + check_word[at]] & check_mask[at]
-                keep = np.flatnonzero(holds)
+                keep = np.flatnonzero(holds != 0)  # (nonzero of a bool array: far cheaper)
                 start, at = start[keep], at[keep] + 1
                 if len(start) <= _FEW_CANDIDATES:
                     break
@@ -902,12 +975,13 @@ class TokenPatternSet:
         end = np.concatenate(out_end)
         owner = np.concatenate(out_pattern)
         # One match per (key, start, end), as spaCy's Matcher gives.
-        keys = self._keys[owner]
-        order = np.lexsort((owner, end, start, keys))
+        keys = self._key_rank[owner]
+        order = lexsort((owner, end, start, keys))
         start, end, owner, keys = start[order], end[order], owner[order], keys[order]
         first = np.ones(len(start), dtype=bool)
         first[1:] = (keys[1:] != keys[:-1]) | (start[1:] != start[:-1]) | (end[1:] != end[:-1])
-        return start[first], end[first], owner[first]
+        distinct = np.flatnonzero(first)
+        return start[distinct], end[distinct], owner[distinct]
 
 
 def _no_runs(bit: int, sent_start: bool | None) -> int:
@@ -917,7 +991,7 @@ def _no_runs(bit: int, sent_start: bool | None) -> int:
 def _candidates(table: _VariantTable, batch: Batch, words: WordTypes) -> tuple[np.ndarray, np.ndarray]:
     """(start, variant) for every place of every variant's anchor test: the words with the
     ANCHOR flag, and for each the anchor tests it passes (its marks, see WordTypes)."""
-    places = np.flatnonzero(batch.flags & ANCHOR)
+    places = np.flatnonzero((batch.flags & ANCHOR) != 0)
     if not len(places):
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty

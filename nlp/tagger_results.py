@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nlp.tagger_match import buckets
+from nlp.tagger_match import buckets, lexsort, stable_order
 from nlp.tagger_rules import BatchMatches
 
 ASSERT_THRESHOLD = 0.6
@@ -61,17 +61,20 @@ def score_batch(found: BatchMatches, status: np.ndarray, active: np.ndarray) -> 
     asserted = np.flatnonzero((status == 0) & live)
     if len(asserted):
         group = doc[asserted] * n_themes + rank[asserted]
-        order = np.argsort(group, kind="stable")  # keeps the (start, end) order within a theme
+        order = stable_order(group)  # keeps the (start, end) order within a theme
         kept, group = asserted[order], group[order]
         keep = _independent(kept, group, start, end, rules.entry_weight_array[entry], len(batch.rows) + 1)
-        kept, group = kept[keep], group[keep]
+        kept_at = np.flatnonzero(keep)
+        kept, group = kept[kept_at], group[kept_at]
         codes, raw, first = _scores(group, rules.entry_weight_array[entry[kept]], entry[kept])
         score = round3(raw)
         strong = np.flatnonzero(score >= ASSERT_THRESHOLD)
         score_list = score.tolist()
         asserted_theme[codes[strong]] = True
         group_doc, group_rank = codes[strong] // n_themes, codes[strong] % n_themes
-        strong = strong[np.lexsort((group_rank, -score[strong], group_doc))]
+        # Per Doc, themes by score (highest first: a score is k / 1000 for a whole k), then code.
+        thousandths = np.rint(score[strong] * 1000.0).astype(np.int64)
+        strong = strong[lexsort((group_rank, 1000 - thousandths, group_doc))]
         scores.theme_doc = (codes[strong] // n_themes).tolist()
         scores.theme_code = [names[t] for t in (codes[strong] % n_themes).tolist()]
         scores.theme_score = [score_list[g] for g in strong.tolist()]
@@ -84,7 +87,7 @@ def score_batch(found: BatchMatches, status: np.ndarray, active: np.ndarray) -> 
     other = np.flatnonzero((status > 0) & live)
     if len(other):
         other = other[~asserted_theme[doc[other] * n_themes + rank[other]]]
-        other = other[np.argsort(doc[other] * 4 + status[other], kind="stable")]
+        other = other[stable_order(doc[other] * 4 + status[other])]
         scores.mention_doc = doc[other].tolist()
         scores.mention_status = status[other].tolist()
         scores.mention_code = [names[t] for t in rank[other].tolist()]

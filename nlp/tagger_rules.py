@@ -53,6 +53,8 @@ from nlp.tagger_match import (
     compile_token_pattern,
     ends_sentence,
     flag_getters,
+    lexsort,
+    run_pairs,
     window_pairs,
 )
 from nlp.tagger_patterns import SENTENCE_WIDE, CueEntry, PatternEntry, PatternError, PatternSet, _thaw
@@ -401,6 +403,9 @@ class ThemeRules:
         self.entry_weight = [e.weight for e in self.entries]
         self.entry_weight_array = np.array(self.entry_weight or [0.0], dtype=np.float64)
         self.entry_pattern = [e.id for e in self.entries]
+        # The same objects as numpy object arrays: the results gather them for a whole batch.
+        self.entry_pattern_objects = _objects(self.entry_pattern)
+        self.entry_weight_objects = _objects(self.entry_weight)
         self._phrase_rank = self._phrase_ranks()
         self._rank_of_entry = np.array(
             [self._phrase_rank.get(i, 0) for i in range(len(self.entries))] or [0], dtype=np.int64
@@ -539,9 +544,10 @@ class ThemeRules:
         is_cue = self._pattern_cue[t_owner] if len(t_owner) else np.zeros(0, dtype=bool)
         matches = self._theme_matches(batch, texts, pos, length, node, t_start, t_end, t_owner, is_cue)
         phrase_start, phrase_len, phrase_cue = self._cue_post.expand(pos, length, node)
-        cue_start = np.concatenate((phrase_start, t_start[is_cue]))
-        cue_end = np.concatenate((phrase_start + phrase_len, t_end[is_cue]))
-        cue = np.concatenate((phrase_cue, self._pattern_owner[t_owner[is_cue]]))
+        cued = np.flatnonzero(is_cue)
+        cue_start = np.concatenate((phrase_start, t_start[cued]))
+        cue_end = np.concatenate((phrase_start + phrase_len, t_end[cued]))
+        cue = np.concatenate((phrase_cue, self._pattern_owner[t_owner[cued]]))
         found = BatchMatches(self, batch, matches, cue_start, cue_end, cue, (pos, length, node))
         batch.docs = ()  # the callers own the Docs; nothing after matching reads them
         return found
@@ -595,8 +601,9 @@ class ThemeRules:
                     docs.tolist(), start_char.tolist(), end_char.tolist(), p_entry[exact].tolist(), strict=True
                 )
             ]
-            p_start, p_end, p_entry = p_start[keep], p_end[keep], p_entry[keep]
-        themed = ~is_cue
+            kept = np.flatnonzero(keep)
+            p_start, p_end, p_entry = p_start[kept], p_end[kept], p_entry[kept]
+        themed = np.flatnonzero(~is_cue)
         k_start, k_end = t_start[themed], t_end[themed]
         k_entry = self._pattern_owner[t_owner[themed]]
         n_start, n_end, n_entry, n_tie, n_core = self._near_spans(batch, pos, length, node)
@@ -613,7 +620,7 @@ class ThemeRules:
             )
         )
         tie = np.concatenate((self._rank_of_entry[p_entry], t_owner[themed], n_tie))
-        order = np.lexsort((tie, source, end, start))
+        order = lexsort((tie, source, end, start))
         return {"start": start[order], "end": end[order], "entry": entry[order], "core": core[order]}
 
     def _near_spans(
@@ -625,39 +632,46 @@ class ThemeRules:
         nothing = (empty, empty, empty, empty, np.zeros((0, 4), dtype=np.int64))
         if not self.near:
             return nothing
-        h_start, h_len, item, h_node = self._anchor_post.expand(pos, length, node, with_nodes=True)
-        if not len(item):
+        # Every anchor of every trie hit: its hit and item (2 * rule + side); a hit's start,
+        # length and node are read only for the anchors that are paired.
+        post = self._anchor_post
+        anchor_hit, index = run_pairs(post.start[node], post.count[node])
+        if not len(anchor_hit):
             return nothing
+        item = post.items[index]
         rule, side = item >> 1, item & 1
         # A pair lies in one sentence: keep the anchors whose rule has an anchor of the other
         # side in the same sentence, then pair those.
         n_rules = len(self.near)
-        key = batch.sentence[h_start] * n_rules + rule
+        key = batch.sentence[pos][anchor_hit] * n_rules + rule
         space = (len(batch.sentence_start) + 1) * n_rules
         a, b = np.flatnonzero(side == 0), np.flatnonzero(side == 1)
         if space <= _MAX_BUCKETS:
             present = np.zeros(space, dtype=bool)
             present[key[b]] = True
-            a = a[present[key[a]]]
+            a = a[np.flatnonzero(present[key[a]])]
             present[:] = False
             present[key[a]] = True
-            b = b[present[key[b]]]
+            b = b[np.flatnonzero(present[key[b]])]
         if not len(a) or not len(b):
             return nothing
         # B anchors in (rule, position) order; each A anchor is paired with the B anchors of
         # its rule that start in its window (as the rules were once applied).
-        h_end = h_start + h_len
+        a_hit, b_hit = anchor_hit[a], anchor_hit[b]
+        a_rule, a_start = rule[a], pos[a_hit]
+        a_end = a_start + length[a_hit]
         stride = len(batch.rows) + 2 * (MAX_ANCHOR_TOKENS + 64)
-        b_key = rule[b] * stride + h_start[b]
+        b_start = pos[b_hit]
+        b_key = rule[b] * stride + b_start
         by_key = b_key.argsort()
-        b, b_key = b[by_key], b_key[by_key]
-        window_a = self._near_window[rule[a]]
-        low = rule[a] * stride + np.maximum(h_start[a] - window_a - MAX_ANCHOR_TOKENS, 0)
-        high = rule[a] * stride + h_end[a] + window_a + 1
+        b_key, b_start, b_hit = b_key[by_key], b_start[by_key], b_hit[by_key]
+        b_end = b_start + length[b_hit]
+        window_a = self._near_window[a_rule]
+        low = a_rule * stride + np.maximum(a_start - window_a - MAX_ANCHOR_TOKENS, 0)
+        high = a_rule * stride + a_end + window_a + 1
         i, j = window_pairs(b_key, low, high)
-        pair_a, pair_b = a[i], b[j]
-        a_s, a_e, b_s, b_e = h_start[pair_a], h_end[pair_a], h_start[pair_b], h_end[pair_b]
-        r = rule[pair_a]
+        a_s, a_e, b_s, b_e = a_start[i], a_end[i], b_start[j], b_end[j]
+        r = a_rule[i]
         window = self._near_window[r]
         # Only B anchors starting from MAX_ANCHOR_TOKENS before the A anchor's reach are tried.
         keep = (b_s >= a_s - window - MAX_ANCHOR_TOKENS) & (b_s <= a_e + window)
@@ -687,12 +701,16 @@ class ThemeRules:
                 keep[k] = False
         if not keep.any():
             return nothing
-        a_s, a_e, b_s, b_e, r, start, end = (x[keep] for x in (a_s, a_e, b_s, b_e, r, start, end))
+        kept = np.flatnonzero(keep)
+        a_s, a_e, b_s, b_e, r, start, end = (x[kept] for x in (a_s, a_e, b_s, b_e, r, start, end))
         # The first pair (in A order, then B order) of each span of a rule.
-        walk = np.lexsort((b_e, b_s, a_e, a_s, r))
+        # (By rule, A start, A end, B start, B end; each key after the first two as an offset
+        # from the one before it, which gives the same order in fewer bits: see lexsort.)
+        b_offset = b_s - a_s
+        walk = lexsort((b_e - b_s, b_offset - int(b_offset.min()), a_e - a_s, a_s, r))
         rank = np.empty(len(walk), dtype=np.int64)
         rank[walk] = np.arange(len(walk))
-        group = np.lexsort((rank, end, start, r))
+        group = lexsort((rank, end, start, r))
         lead = np.ones(len(group), dtype=bool)
         gr, gs, ge = r[group], start[group], end[group]
         lead[1:] = (gr[1:] != gr[:-1]) | (gs[1:] != gs[:-1]) | (ge[1:] != ge[:-1])
@@ -702,13 +720,13 @@ class ThemeRules:
         # Spans of one theme from two rules are listed in the order of the rules' first anchor
         # matches; the order matters for nothing else.
         theme = self.entry_theme[self._near_entry[r]]
-        by_span = np.lexsort((end, start, theme))
+        by_span = lexsort((end, start, theme))
         twin = (np.diff(start[by_span]) == 0) & (np.diff(end[by_span]) == 0) & (np.diff(theme[by_span]) == 0)
         if twin.any():
             shared = np.zeros(len(r), dtype=bool)
             shared[by_span[1:][twin]] = True
             shared[by_span[:-1][twin]] = True
-            tie[shared] = self._near_rule_order(batch, r[shared], start[shared], h_start, h_end, rule, h_node)
+            tie[shared] = self._near_rule_order(batch, r[shared], start[shared], anchor_hit, rule, (pos, length, node))
         core = np.stack((a_s, a_e, b_s, b_e), axis=1)
         return start, end, self._near_entry[r], tie, core
 
@@ -717,29 +735,39 @@ class ThemeRules:
         batch: Batch,
         span_rule: np.ndarray,
         span_start: np.ndarray,
-        h_start: np.ndarray,
-        h_end: np.ndarray,
-        rule: np.ndarray,
-        h_node: np.ndarray,
+        anchor_hit: np.ndarray,
+        anchor_rule: np.ndarray,
+        hits: tuple[np.ndarray, np.ndarray, np.ndarray],
     ) -> np.ndarray:
         """A sort key for some near spans (compared only between spans of one Doc): their rule's
         place in the Doc, by the rule's first anchor match (start, end, tied-anchor rank), then
-        rule number, as when each rule was matched on its own."""
+        rule number, as when each rule was matched on its own. ``anchor_hit``, ``anchor_rule``:
+        every anchor (either side) as its trie hit (in ``hits``: start, length, node) and rule."""
         n_rules = len(self.near) + 1
         span_key = batch.doc_of(span_start) * n_rules + span_rule
         wanted = np.unique(span_key)
+        # Only the anchors of the rules asked about (a few of many) are read.
+        rule_wanted = np.zeros(n_rules, dtype=bool)
+        rule_wanted[span_rule] = True
+        some = np.flatnonzero(rule_wanted[anchor_rule])
+        pos, length, node = hits
+        hit = anchor_hit[some]
+        h_start = pos[hit]
+        h_end = h_start + length[hit]
+        rule = anchor_rule[some]
         hit_key = batch.doc_of(h_start) * n_rules + rule
         # A mask over every (Doc, rule) key: one gather, cheaper than np.isin's sort.
         is_wanted = np.zeros(batch.n_docs * n_rules, dtype=bool)
         is_wanted[wanted] = True
         mine = np.flatnonzero(is_wanted[hit_key])
-        order = mine[np.lexsort((h_end[mine], h_start[mine], hit_key[mine]))]
+        order = mine[lexsort((h_end[mine], h_start[mine], hit_key[mine]))]
+        order_key = hit_key[order]
         lead = np.ones(len(order), dtype=bool)
-        lead[1:] = hit_key[order][1:] != hit_key[order][:-1]
-        firsts = order[lead]  # one per wanted key, in key order
-        rank = self._tied_rank.get(h_node[firsts] * n_rules + rule[firsts], 0)
+        lead[1:] = order_key[1:] != order_key[:-1]
+        firsts = order[np.flatnonzero(lead)]  # one per wanted key, in key order
+        rank = self._tied_rank.get(node[hit[firsts]] * n_rules + rule[firsts], 0)
         at = np.searchsorted(wanted, span_key)
-        ordering = np.lexsort((span_rule, rank[at], h_end[firsts][at], h_start[firsts][at]))
+        ordering = lexsort((span_rule, rank[at], h_end[firsts][at], h_start[firsts][at]))
         tie = np.empty(len(span_rule), dtype=np.int64)
         tie[ordering] = np.arange(len(span_rule))
         return tie
@@ -765,6 +793,13 @@ class ThemeRules:
     def _anchor_key(self, item: int) -> int:
         entry = self.entries[self.near[item >> 1].entry]
         return self._key(f"near|{entry.id}|{'ab'[item & 1]}")
+
+
+def _objects(values: list[Any]) -> np.ndarray:
+    """A 1-d object array holding exactly these objects."""
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
 
 
 def _append_new(items: list[int], item: int) -> None:
@@ -888,24 +923,28 @@ class BatchMatches:
         m, j = window_pairs(cue_start[active], low, high)
         c = active[j]
         kind = cue[c]
+        # Per match first (fewer than the pairs), then read per pair.
+        match_bit = np.left_shift(np.uint64(1), rules.entry_theme[entry].astype(np.uint64) % np.uint64(64))
+        match_sentence_end = self._sentence_end[sentence]
         # Cheap tests first, on all pairs: the cue is for the match's theme, within the sentence.
-        ok = cue_end[c] <= self._sentence_end[sentence[m]]
+        ok = cue_end[c] <= match_sentence_end[m]
         if len(rules.theme_index) <= 64:
-            theme_bit = np.left_shift(np.uint64(1), rules.entry_theme[entry[m]].astype(np.uint64))
-            ok &= (rules.cue_mask[kind] & theme_bit) != 0
+            ok &= (rules.cue_mask[kind] & match_bit[m]) != 0
+        ok = np.flatnonzero(ok)
         m, c, kind = m[ok], c[ok], kind[ok]
         if not len(m):
             return status
-        theme_bit = np.left_shift(np.uint64(1), rules.entry_theme[entry[m]].astype(np.uint64) % np.uint64(64))
+        theme_bit = match_bit[m]
         cs, ce = cue_start[c], cue_end[c]
-        ms, me = start[m], end[m]
-        sentence_end = self._sentence_end[sentence[m]]
+        me = end[m]
+        sentence_end = match_sentence_end[m]
         sentence_start = batch.sentence_start[sentence[m]]
-        near = core[m, 0] >= 0
-        p1s = np.where(near, core[m, 0], ms)
-        p1e = np.where(near, core[m, 1], me)
-        p2s = np.where(near, core[m, 2], ms)
-        p2e = np.where(near, core[m, 3], me)
+        # A co-occurrence match's parts are its two anchors; any other match is one part.
+        near = core[:, 0] >= 0
+        p1s = np.where(near, core[:, 0], start)[m]
+        p1e = np.where(near, core[:, 1], end)[m]
+        p2s = np.where(near, core[:, 2], start)[m]
+        p2e = np.where(near, core[:, 3], end)[m]
         other = category[c] == _OTHER
         overlaps = ((cs < p1e) & (p1s < ce)) | ((cs < p2e) & (p2s < ce))
         owner = other & overlaps & ((cs < p1s) | ((cs == p1s) & (ce >= p1e)) | (cs < p2s) | ((cs == p2s) & (ce >= p2e)))
@@ -920,14 +959,8 @@ class BatchMatches:
         limited = ~other & (reach < SENTENCE_WIDE)
         blocked = limited & forward & (stops[np.maximum(target, ce)] > stops[ce])
         blocked |= limited & backward & (stops[np.maximum(cs, me)] > stops[me])
-        asked = np.zeros(len(cue), dtype=bool)
-        asked[c[~other]] = True
-        own_test = np.flatnonzero(asked)
-        inside = np.zeros(len(cue), dtype=bool)
-        inside[own_test] = self._inside_own(
-            start, sentence, core, cue_start[own_test], cue_end[own_test], c_sentence[own_test]
-        )
-        inside = inside[c]
+        # (Read for the negation and hypothetical cues only: other_person ones are not asked.)
+        inside = self._inside_any(start, sentence, core)[c]
         scoped = (forward | backward) & ~blocked & (other | ~inside)
         ok = np.where(overlaps, owner, scoped)
         exact = len(rules.theme_index) <= 64
@@ -957,10 +990,11 @@ class BatchMatches:
             ok[stopped] = False
         if not ok.any():
             return status
+        ok = np.flatnonzero(ok)
         m, c, kind, owner = m[ok], c[ok], kind[ok], owner[ok]
         distance = np.where(owner, 0, np.where(forward[ok], target[ok] - ce[ok], cs[ok] - me[ok]))
         rank = (category[c] - 1) * _RANK_STEP + distance
-        order = np.lexsort((c, rank, m))
+        order = lexsort((c, rank, m))
         m_sorted = m[order]
         lead = np.ones(len(order), dtype=bool)
         lead[1:] = m_sorted[1:] != m_sorted[:-1]
@@ -1047,10 +1081,18 @@ class BatchMatches:
         ``wanted`` sentences (a mask over sentences), in start order."""
         pos, length, node = self._hits
         post = self.rules.subject_post
-        here = np.flatnonzero(wanted[self.batch.sentence[pos]] & (post.count[node] > 0))
+        hits, hit_sentence = self._subject_hits
+        here = hits[np.flatnonzero(wanted[hit_sentence])]
         start, span, cue = post.expand(pos[here], length[here], node[here])
         order = start.argsort()
         return start[order], start[order] + span[order], cue[order]
+
+    @functools.cached_property
+    def _subject_hits(self) -> tuple[np.ndarray, np.ndarray]:
+        """The phrase-trie hits that end in subject words (ascending), and their sentences."""
+        pos, _length, node = self._hits
+        hits = np.flatnonzero(self.rules.subject_post.count[node] > 0)
+        return hits, self.batch.sentence[pos[hits]]
 
     @functools.cached_property
     def _all_subjects(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -1080,6 +1122,21 @@ class BatchMatches:
         shadowed[c[inside]] = True
         return shadowed
 
+    def _inside_any(self, start: np.ndarray, sentence: np.ndarray, core: np.ndarray) -> np.ndarray:
+        """_inside_own of the batch's negation and hypothetical cues (False for the others: no
+        step asks about them), found once: the scope and the passage steps both read it (the
+        matches are the batch's)."""
+        found: np.ndarray | None = self.__dict__.get("_inside_all")
+        if found is None:
+            category = self.rules.cue_category[self._cue]
+            asked = np.flatnonzero((category == _NEGATED) | (category == _HYPOTHETICAL))
+            found = np.zeros(len(category), dtype=bool)
+            found[asked] = self._inside_own(
+                start, sentence, core, self._cue_start[asked], self._cue_end[asked], self._c_sentence[asked]
+            )
+            self.__dict__["_inside_all"] = found
+        return found
+
     def _inside_own(
         self,
         start: np.ndarray,
@@ -1090,23 +1147,34 @@ class BatchMatches:
         c_sentence: np.ndarray,
     ) -> np.ndarray:
         """Which of the given cues lie inside the own words of some theme match of their
-        sentence (and are shorter)."""
-        inside = np.zeros(len(cue_start), dtype=bool)
+        sentence (and are shorter).
+
+        A match's own words are its parts: the whole match, or a co-occurrence match's two
+        anchors; a part's sentence is its match's. A cue (cs, ce) lies inside a part (os, oe)
+        of its sentence, and is shorter, when os <= cs, ce <= oe and the two spans differ. With
+        the parts in start order and, for each, the running maximum of (sentence, end) (one
+        number: sentence * span + end; sentences only grow with position), that is: some part
+        starting before cs reaches ce, or some part starting at or before cs reaches past ce.
+        """
         near = np.flatnonzero(core[:, 0] >= 0)
-        # Each match's first part (the whole match, or the A anchor) and, for co-occurrence
-        # matches, the B anchor. The cues are in start order.
         first_start = start.copy()
         first_end = self._end.copy()
         first_start[near], first_end[near] = core[near, 0], core[near, 1]
-        for part_start, part_end, part_sentence in (
-            (first_start, first_end, sentence),
-            (core[near, 2], core[near, 3], sentence[near]),
-        ):
-            o, c = window_pairs(cue_start, part_start, part_end)
-            os_, oe, cs, ce = part_start[o], part_end[o], cue_start[c], cue_end[c]
-            hit = (ce <= oe) & ((oe - os_) > (ce - cs)) & (part_sentence[o] == c_sentence[c])
-            inside[c[hit]] = True
-        return inside
+        part_start = np.concatenate((first_start, core[near, 2]))
+        part_end = np.concatenate((first_end, core[near, 3]))
+        part_sentence = np.concatenate((sentence, sentence[near]))
+        if not len(part_start) or not len(cue_start):
+            return np.zeros(len(cue_start), dtype=bool)
+        span = len(self.batch.rows) + 2
+        order = part_start.argsort(kind="stable")
+        reach = np.maximum.accumulate(part_sentence[order] * span + part_end[order])
+        starts = part_start[order]
+        wanted = c_sentence * span + cue_end
+        before = np.searchsorted(starts, cue_start, side="left") - 1  # parts starting before cs
+        upto = np.searchsorted(starts, cue_start, side="right") - 1  # ... at or before cs
+        reach_before = np.where(before >= 0, reach[np.maximum(before, 0)], -1)
+        reach_upto = np.where(upto >= 0, reach[np.maximum(upto, 0)], -1)
+        return (reach_before >= wanted) | (reach_upto > wanted)
 
     def _terminator_counts(self, category: np.ndarray, cue_start: np.ndarray, cue_end: np.ndarray) -> np.ndarray:
         """Running count of terminator positions: stops[x] = terminators before position x."""
@@ -1125,7 +1193,9 @@ class BatchMatches:
                 gap = batch.idx[dashes] - batch.idx[before] - self.rules.words.length[batch.rows[before]]
                 keep[dash] = gap > 0
             marks[s[keep]] = 1
-        return np.concatenate(([0], np.cumsum(marks)))
+        stops = np.zeros(len(marks) + 1, dtype=np.int64)
+        np.cumsum(marks, out=stops[1:])
+        return stops
 
     def sentence_cues(self, sentence: int, doc: int) -> list[tuple[int, int, CueEntry]]:
         """The cues that start in a sentence, as (start, end, cue), positions local to the Doc."""
@@ -1221,11 +1291,23 @@ class BatchMatches:
         people = people[people_masks != 0]
         masks = people_masks[people_masks != 0].astype("<u8").view(np.uint8).reshape(-1, 8)
         themes = np.unpackbits(masks, axis=1, bitorder="little")
-        person, theme = np.nonzero(themes)
-        first_named = np.full(n_sentences * 64, np.iinfo(np.int64).max, dtype=np.int64)
-        np.minimum.at(first_named, c_sentence[people[person]] * 64 + theme, cue_start[people[person]])
+        person, theme = np.nonzero(themes.view(bool))  # (0 or 1 per byte: a bool view)
+        # (sentence * 64 + theme) -> the first start, for the few keys named: sorted by key, then
+        # start, the first of each key; looked up for the mentions asked about.
+        named_key = c_sentence[people[person]] * 64 + theme
+        named_at = cue_start[people[person]]
+        by_key = lexsort((named_at, named_key))
+        named_key, named_at = named_key[by_key], named_at[by_key]
+        lead = np.ones(len(named_key), dtype=bool)
+        lead[1:] = named_key[1:] != named_key[:-1]
+        lead_at = np.flatnonzero(lead)
+        named_key, named_at = named_key[lead_at], named_at[lead_at]
         theme_of = rules.entry_theme[entry[asked]]
-        alive = first_named[here * 64 + theme_of] >= start[asked]
+        alive = np.ones(len(asked), dtype=bool)
+        if len(named_key):
+            wanted_key = here * 64 + theme_of
+            at = np.minimum(np.searchsorted(named_key, wanted_key), len(named_key) - 1)
+            alive = (named_key[at] != wanted_key) | (named_at[at] >= start[asked])
         found = np.zeros(len(asked), dtype=bool)
         first = batch.sentence[batch.offset[batch.doc_index[start[asked]]]]
         for _hop in range(_TOPIC_HOPS):
@@ -1277,7 +1359,7 @@ class BatchMatches:
             inside = np.zeros(len(passage), dtype=bool)
             if negated.any():
                 at = passage[negated]
-                inside[negated] = self._inside_own(start, sentence, core, cue_start[at], cue_end[at], c_sentence[at])
+                inside[negated] = self._inside_any(start, sentence, core)[at]
             # One followed by a theme match in its sentence is about that match: not passage-wide.
             last_start = np.full(len(batch.sentence_start), -1, dtype=np.int64)
             np.maximum.at(last_start, sentence, start)
