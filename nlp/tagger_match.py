@@ -105,6 +105,14 @@ _WHICH = {"ORTH": 0, "TEXT": 0, "LOWER": 1, "NORM": 2}
 _BROAD = 10_000
 _STOP_WORD = 1_000
 _UNANCHORED = 1 << 30
+# Words nearly every referral or review uses, which spaCy's stop list does not know: counted
+# like stop words, so a pattern is checked at the places of a rarer token ("suicidal") rather
+# than at every "mother". This only chooses where matching starts; what matches is the same.
+_COMMON_IN_REFERRALS = frozenset(
+    {"m", "f", "mother", "mum", "father", "dad", "parent", "parents", "child", "children", "baby"}
+    | {"family", "young", "carer", "infant", "son", "daughter", "siblings", "kids", "toddler", "twins"}
+    | {"the", "a", "local", "all", "these", "those"}
+)
 
 
 def _predicates(which: int, value: Any) -> list[WordTest] | None:
@@ -137,7 +145,9 @@ class WordTestSet:
     def _breadth(self, values: Iterable[str]) -> int:
         """A value list's breadth: a stop word ("in", "was") is far more common than others."""
         is_stop = self.flag_getters.get("IS_STOP")
-        return sum(_STOP_WORD if is_stop is not None and is_stop(v) else 1 for v in values)
+        return sum(
+            _STOP_WORD if v.lower() in _COMMON_IN_REFERRALS or (is_stop is not None and is_stop(v)) else 1 for v in values
+        )
 
     def bit(self, token: dict[str, Any]) -> int | None:
         """The bit of the word-level part of one pattern token, None if not supported."""
