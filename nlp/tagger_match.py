@@ -145,9 +145,11 @@ class WordTestSet:
     def _breadth(self, values: Iterable[str]) -> int:
         """A value list's breadth: a stop word ("in", "was") is far more common than others."""
         is_stop = self.flag_getters.get("IS_STOP")
-        return sum(
-            _STOP_WORD if v.lower() in _COMMON_IN_REFERRALS or (is_stop is not None and is_stop(v)) else 1 for v in values
-        )
+
+        def common(value: str) -> bool:
+            return value.lower() in _COMMON_IN_REFERRALS or (is_stop is not None and bool(is_stop(value)))
+
+        return sum(_STOP_WORD if common(v) else 1 for v in values)
 
     def bit(self, token: dict[str, Any]) -> int | None:
         """The bit of the word-level part of one pattern token, None if not supported."""
