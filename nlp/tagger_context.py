@@ -18,8 +18,14 @@ PASSAGE_WIDE or more takes no part in the sentence rules above; instead
   passage-wide negation ("No further concerns.", "Nil safeguarding concerns.") or before an
   explicit negated mention of the same theme (one from a rule weighted WEAK_WEIGHT or more:
   "poor weight gain ... No evidence of neglect.", "bruise consistent with the fall, NAI not
-  thought likely") is negated: the writer has ruled the concern out. Evidence at or above WEAK_WEIGHT is never
-  cancelled this way;
+  thought likely") is negated: the writer has ruled the concern out. Evidence at or above
+  WEAK_WEIGHT is not cancelled this way ...
+- ... except by a passage-wide negation with a reach of CONCLUSIVE or more: a conclusion that
+  names the concern ("NAI ruled out.", "Not a DA or CP matter.") cancels earlier evidence of
+  its themes of any weight (a denial by a party is never such a cue);
+- neither reaches back into an earlier entry: a new entry starts after a blank line and at a
+  terminate cue with a passage-wide reach (a date opening a chronology line, "12/03 HV visit:
+  no concerns." says nothing about the police call-out of "02/03");
 - a passage-wide hypothetical cue is a header ("Recommendations:", "Learning points
   include:", "Practitioners should consider the following:"): the asserted mentions in the
   sentences after it, up to a blank line (the list items), are hypothetical.
@@ -55,6 +61,10 @@ PASSAGE_WIDE = 100
 # Evidence from a rule weighted below this (the pattern files' ordinary weight) is weak: a
 # later negation in the passage cancels it.
 WEAK_WEIGHT = DEFAULT_WEIGHT
+# A passage-wide negation with at least this reach is the writer's conclusion about the concern
+# it names ("NAI ruled out.", "Not a DA matter."): it cancels earlier evidence of its themes
+# whatever the weight, since it reclassifies what was found, not just the weak signs.
+CONCLUSIVE = 200
 
 Cue = tuple[int, int, CueEntry]  # (start, end, cue), token offsets in the Doc
 Part = tuple[int, int]
@@ -95,6 +105,9 @@ class _Sentence:
         self.own = own
         pseudo = [(s, e) for s, e, c in cues if c.category == "pseudo"]
         self.terminators = sorted(s for s, e, c in cues if c.category == "terminate" and not hyphen(s, e))
+        # A terminator with a passage-wide reach also opens a new entry of a chronology ("12/03
+        # HV visit ..."): what a later entry rules out is about its own event.
+        self.entries = [s for s, _e, c in cues if c.category == "terminate" and c.max_tokens >= PASSAGE_WIDE]
         unshadowed = [
             cue
             for cue in cues
@@ -295,10 +308,14 @@ def passage_statuses(
     cues = {} if cues is None else cues
     negations: list[Cue] = []
     headers: list[tuple[int, Cue]] = []
+    boundaries: list[int] = []  # where a new entry starts: a dated line, or after a blank line
     for sentence in doc_cues.doc_sentences(doc):
         context = contexts.get(sentence)
         if context is None:
             context = contexts[sentence] = _sentence(doc_cues, doc, sentence, matches, cues)
+        boundaries += context.entries
+        if doc_cues.paragraph_end(sentence):
+            boundaries.append(context.bounds[1])
         for cue in context.passage:
             # A theme match after it in its sentence: the cue is about that (sentence rules).
             if any(m[4] == sentence and m[0] >= cue[1] for m in matches):
@@ -308,16 +325,24 @@ def passage_statuses(
             else:
                 headers.append((sentence, cue))
     out = list(decided)
-    for i, (_start, end, theme, _core, sentence, _scope) in enumerate(matches):
+    for i, (start, end, theme, _core, sentence, _scope) in enumerate(matches):
         if out[i] != ASSERTED:
             continue
-        if doc_cues.match_weight(doc, i) < WEAK_WEIGHT and (
-            any(c_start >= end and _for(entry, theme) for c_start, _c_end, entry in negations)
-            or any(
+        weak = doc_cues.match_weight(doc, i) < WEAK_WEIGHT
+        if any(
+            c_start >= end
+            and _for(entry, theme)
+            and (weak or entry.max_tokens >= CONCLUSIVE)
+            and _same_entry(start, c_start, boundaries)
+            for c_start, _c_end, entry in negations
+        ) or (
+            weak
+            and any(
                 decided[j] == NEGATED
                 and other[2] == theme
                 and other[0] >= end
                 and doc_cues.match_weight(doc, j) >= WEAK_WEIGHT
+                and _same_entry(start, other[0], boundaries)
                 for j, other in enumerate(matches)
             )
         ):
@@ -332,6 +357,11 @@ def passage_statuses(
                 out[i] = HYPOTHETICAL
                 break
     return out
+
+
+def _same_entry(first: int, second: int, boundaries: Sequence[int]) -> bool:
+    """No new entry starts after token ``first`` up to and including token ``second``."""
+    return not any(first < boundary <= second for boundary in boundaries)
 
 
 def _for(entry: CueEntry, theme: str) -> bool:

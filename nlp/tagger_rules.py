@@ -29,7 +29,7 @@ from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc
 
-from nlp.tagger_context import PASSAGE_WIDE, WEAK_WEIGHT
+from nlp.tagger_context import CONCLUSIVE, PASSAGE_WIDE, WEAK_WEIGHT
 from nlp.tagger_context import TOPIC_HOPS as _TOPIC_HOPS
 from nlp.tagger_context import TOPIC_REACH as _TOPIC_REACH
 from nlp.tagger_match import (
@@ -1365,20 +1365,28 @@ class BatchMatches:
             np.maximum.at(last_start, sentence, start)
             keep = ~shadowed & ~inside & (last_start[c_sentence[passage]] < cue_end[passage])
             passage, category = passage[keep], category[keep]
-        # Per (Doc, theme): the latest start of an explicit negated mention (a rule weighted
-        # WEAK_WEIGHT or more) or of a passage-wide negation; weak evidence before it is cancelled.
+        # Per (entry, theme): the latest start of an explicit negated mention (a rule weighted
+        # WEAK_WEIGHT or more) or of a passage-wide negation; weak evidence before it in its
+        # entry is cancelled.
+        entries = self._entries(cue_start, cue)
+        n_slots = (int(entries[-1]) + 1) * n_themes
         negated_match = np.flatnonzero((status == 1) & (rules.entry_weight_array[entry] >= WEAK_WEIGHT))
-        latest = np.full(batch.n_docs * n_themes, -1, dtype=np.int64)
-        np.maximum.at(latest, doc[negated_match] * n_themes + theme[negated_match], start[negated_match])
+        latest = np.full(n_slots, -1, dtype=np.int64)
+        np.maximum.at(latest, entries[start[negated_match]] * n_themes + theme[negated_match], start[negated_match])
         negations = passage[category == _NEGATED] if len(passage) else passage
+        # Per (entry, theme): the latest start of a conclusive negation; evidence of any weight
+        # before it in its entry is cancelled.
+        conclusive = np.full(n_slots, -1, dtype=np.int64)
         for kind in np.unique(cue[negations]).tolist():  # a few kinds of cue, many cues
             these = negations[cue[negations] == kind]
             kind_themes = np.array(self._cue_themes(kind), dtype=np.int64)
-            slots = batch.doc_index[cue_start[these]][:, None] * n_themes + kind_themes[None, :]
+            slots = entries[cue_start[these]][:, None] * n_themes + kind_themes[None, :]
             np.maximum.at(latest, slots.ravel(), np.repeat(cue_start[these], len(kind_themes)))
+            if rules.cue_reach[kind] >= CONCLUSIVE:
+                np.maximum.at(conclusive, slots.ravel(), np.repeat(cue_start[these], len(kind_themes)))
         weak = asserted & (rules.entry_weight_array[entry] < WEAK_WEIGHT)
-        slot = doc * n_themes + theme
-        cancelled = weak & (latest[slot] >= end)
+        slot = entries[start] * n_themes + theme
+        cancelled = (weak & (latest[slot] >= end)) | (asserted & (conclusive[slot] >= end))
         status[cancelled] = 1
         asserted &= ~cancelled
         headers = passage[category == _HYPOTHETICAL] if len(passage) else passage
@@ -1396,6 +1404,21 @@ class BatchMatches:
             under = asserted & (sentence > h_sentence) & (sentence <= stop) & np.isin(theme, header_themes)
             status[under] = 2
             asserted &= ~under
+
+    def _entries(self, cue_start: np.ndarray, cue: np.ndarray) -> np.ndarray:
+        """The entry of every position (tagger_context.passage_statuses): a new one starts at
+        each Doc, after a blank line, and at a terminate cue with a passage-wide reach."""
+        batch, rules = self.batch, self.rules
+        marks = np.zeros(len(batch.rows) + 1, dtype=np.int64)
+        marks[batch.offset[: batch.n_docs]] = 1
+        opening = (rules.cue_category[cue] == _TERMINATE) & rules.cue_passage[cue]
+        marks[cue_start[opening]] = 1
+        last = self._sentence_end - 1
+        rows = batch.rows[last]
+        blank = [row for row in np.unique(rows).tolist() if row and self.rules.words.text(row).count("\n") >= 2]
+        if blank:
+            marks[self._sentence_end[np.isin(rows, blank)]] = 1
+        return np.cumsum(marks)
 
     def _cue_themes(self, cue: int) -> list[int]:
         themes = self.rules.cues[cue].themes

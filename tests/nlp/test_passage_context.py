@@ -23,7 +23,7 @@ from nlp.pipeline import (
     load_pattern_set,
     result_from_doc,
 )
-from nlp.tagger_context import PASSAGE_WIDE, WEAK_WEIGHT, statuses
+from nlp.tagger_context import CONCLUSIVE, PASSAGE_WIDE, WEAK_WEIGHT, statuses
 from nlp.tagger_patterns import DEFAULT_WEIGHT
 from nlp.tagger_rules import CONTEXT_RULES
 
@@ -128,10 +128,10 @@ def test_the_context_rules_version_is_in_the_context_file_and_so_in_the_tagger_v
     assert meta["context_rules"] == CONTEXT_RULES
 
 
-def test_passage_wide_cues_exist_for_both_rules():
+def test_passage_wide_cues_exist_for_both_rules_and_the_entry_boundaries():
     cues = load_pattern_set().cues
     wide = {c.category for c in cues if c.max_tokens >= PASSAGE_WIDE}
-    assert wide == {"negated", "hypothetical"}
+    assert wide == {"negated", "hypothetical", "terminate"}
 
 
 # --- The batch pass agrees with the plain rules ---------------------------------------------
@@ -149,6 +149,14 @@ PASSAGES = [
     "Recommendations: 1. Agencies should hear the voice of the child. 2. Neglect training. No concerns.",
     "Recommendations:",
     "No concerns.",
+    "7yo in ED with # radius and bruising to the face after a fall. No NAI concerns.",
+    "Police: domestic reported by 15yo; mother took her phone. Not a DA or CP matter. Mum drinks heavily.",
+    "No NAI concerns. Spiral fracture of the femur noted at the second visit.",
+    "Bruise on cheek noted at nursery. No concerns about speech and language development.",
+    "12/03/23 Police attended after neighbours heard shouting. 20/03/23 HV visit: no concerns.",
+    "02/03 bruise on cheek noted at nursery; 20/03 HV visit, no concerns. Mum drinks. No further concerns.",
+    "Police attended after neighbours heard shouting.\n\nHV visit: no concerns.",
+    "12/03 DSL: bruise on her arm, says she fell. No NAI concerns. 20/03 bruise on her face. Nil concerns.",
 ]
 
 
@@ -157,8 +165,12 @@ def _variants() -> list[str]:
     sample = [json.loads(line)["text"] for line in lines[:150] if line.strip()]
     out = list(PASSAGES)
     for i, text in enumerate(sample):
-        if i % 3 == 0:
+        if i % 6 == 0:
             out.append(text + " No further concerns.")
+        elif i % 6 == 3:
+            out.append(text + " No NAI concerns. Not a DA or CP matter.")
+        elif i % 6 == 5:
+            out.append("12/03/21 " + text + " 14/03/21 HV visit: no concerns.")
         elif i % 3 == 1:
             out.append("Learning points include:\n" + text.replace(". ", ".\n- "))
         else:
@@ -219,3 +231,52 @@ def test_no_concerns_about_theme_words_still_negates_them(tagger):
     result = tagger.tag("Mum was drunk at pick-up. No concerns about home conditions.")
     assert "parental_substance_misuse" in result.codes
     assert "neglect" in result.negated
+
+
+# --- A conclusion naming the concern cancels evidence of any weight ----------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("7yo in ED with # radius after trampoline fall, mechanism fits injury. No NAI concerns.", "physical_abuse"),
+        (
+            "Police: domestic reported by 15yo who said she and her mother had a row; mother took her phone. "
+            "Not a DA or CP matter.",
+            "domestic_abuse",
+        ),
+    ],
+)
+def test_a_conclusion_naming_the_concern_cancels_strong_evidence_before_it(tagger, text, code):
+    result = tagger.tag(text)
+    assert code not in result.codes
+    assert code in result.negated
+
+
+def test_conclusive_negations_are_a_reach_above_the_passage_wide_ones():
+    cues = [c for c in load_pattern_set().cues if c.max_tokens >= CONCLUSIVE]
+    assert cues
+    assert all(c.category == "negated" and c.themes for c in cues)
+    assert CONCLUSIVE > PASSAGE_WIDE
+
+
+# --- A later entry of a chronology does not rule out an earlier one -------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "12/03/23 Police attended after neighbours heard shouting. 20/03/23 HV visit: no concerns.",
+        "02/03 police attended after neighbours heard shouting; 20/03 HV visit, no concerns.",
+        "Police attended after neighbours heard shouting.\n\nHV visit: no concerns.",
+    ],
+)
+def test_a_negation_in_a_later_entry_does_not_cancel_an_earlier_entrys_evidence(tagger, text):
+    """A dated line or a blank line starts a new entry: its "no concerns" is about its own event."""
+    assert "domestic_abuse" in tagger.tag(text).codes
+
+
+def test_within_one_entry_a_later_negation_still_cancels_weak_evidence(tagger):
+    result = tagger.tag("12/03/23 Police attended after neighbours heard shouting. HV visit: no concerns.")
+    assert "domestic_abuse" not in result.codes
+    assert "domestic_abuse" in result.negated
