@@ -214,8 +214,11 @@ class ThemeRules:
         if lemmatizer is None or not hasattr(lemmatizer, "forms"):
             return None
         if self._known_words is None:
+            common = read_common_words()
+            if not common:  # without the list every rare real word would be "corrected"
+                return None
             table = lemmatizer.table
-            self._known_words = frozenset(table) | frozenset(table.values()) | read_common_words()
+            self._known_words = frozenset(table) | frozenset(table.values()) | common
         norms = [norm for norm in self._norm_ids if norm.isalpha()]
         return Spelling.build(((norm, lemmatizer.forms(norm)) for norm in norms), self._known_words)
 

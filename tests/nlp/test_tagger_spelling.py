@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from nlp.pipeline import get_tagger
@@ -92,3 +94,12 @@ def test_the_common_word_list_is_what_the_builder_makes_from_the_pinned_lookups(
     count = build_common_words(out)
     assert count > 20_000
     assert out.read_text(encoding="utf-8") == COMMON_WORDS.read_text(encoding="utf-8")
+
+
+def test_without_the_common_word_list_no_word_is_corrected(monkeypatch):
+    import nlp.tagger_rules as rules_module
+    from nlp.pipeline import build_pipeline
+
+    monkeypatch.setattr(rules_module, "read_common_words", lambda: frozenset())
+    matcher: Any = build_pipeline().get_pipe("theme_matcher")
+    assert matcher.rules.words.spelling is None
