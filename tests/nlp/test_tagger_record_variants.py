@@ -81,3 +81,10 @@ def test_all_caps_contractions_split_and_negate_like_lower_case_ones(tagger):
     shouted = _same_on_both_paths(tagger, "MUM DIDN'T DRINK ANY ALCOHOL")
     assert shouted["negated"] == _same_on_both_paths(tagger, "Mum didn't drink any alcohol")["negated"]
     assert "parental_substance_misuse" in shouted["negated"]
+
+
+def test_an_age_before_m_or_f_marks_the_child_in_capitals_too(tagger):
+    """ "13YO M" is a 13-year-old male, not "M" (mother): the self-harm is the child's."""
+    for text in ("13yo M with superficial cuts to her arms.", "13YO M WITH SUPERFICIAL CUTS TO HER ARMS."):
+        assert "self_harm" in {theme["code"] for theme in _same_on_both_paths(tagger, text)["themes"]}
+    assert "self_harm" not in tagger.tag("The child disclosed that M self-harms.").codes
