@@ -250,3 +250,14 @@ def test_invalid_token_pattern_is_rejected():
         validate_token_pattern([{"NOT_AN_ATTR": "x"}])
     with pytest.raises(PatternError):
         validate_token_pattern("neglect")
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("GP reviewed her repeat prescriptions for asthma.", "parental_substance_misuse"),
+        ("She was passed between adult men at parties.", "unsafe_sleep"),
+    ],
+)
+def test_ordinary_wording_that_once_matched_a_rule_asserts_nothing_of_it(tagger, text, code):
+    assert code not in tagger.tag(text).codes
