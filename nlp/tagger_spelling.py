@@ -13,7 +13,7 @@ A word is read as a rule word when
 ``common_words.txt`` lists the lower-case words of MIN_LETTERS or more letters that spaCy's
 ``en_lexeme_prob`` table (spacy-lookups-data) gives a log probability of COMMON_LOG_PROB or
 more; it is derived, not written: ``python -m nlp.tagger_spelling`` rebuilds it. (Loading the
-whole table takes ~2 s and ~200 MB; this list is a few hundred KB.) Common web misspellings
+whole table of a million words takes ~2 s; this list is 270 KB.) Common web misspellings
 ("alchohol" -15.2, "referal" -16.5) fall below the line, and so stay correctable.
 
 Pure Python; works once per word type (tagger_words), never per token.
@@ -102,9 +102,12 @@ def build_common_words(out: Path = COMMON_WORDS) -> int:
     source = Path(spacy_lookups_data.__file__).resolve().parent / "data" / "en_lexeme_prob.json.gz"
     probs: dict[str, float] = json.loads(gzip.decompress(source.read_bytes()))
     words = sorted(
-        w for w, p in probs.items() if p >= COMMON_LOG_PROB and len(w) >= MIN_LETTERS and w.isalpha() and w.isascii()
+        {
+            w.lower()
+            for w, p in probs.items()
+            if p >= COMMON_LOG_PROB and len(w) >= MIN_LETTERS and w.isalpha() and w.isascii()
+        }
     )
-    words = sorted({w.lower() for w in words})
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(words) + "\n", encoding="utf-8")
     return len(words)
