@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -98,3 +99,14 @@ def test_arrays_laid_out_ahead_are_handed_over_once(texts):
     assert docs.arrays() is arrays
     again = docs.arrays()  # made afresh: the same tokens
     assert all(np.array_equal(a, b) for a, b in zip(again, arrays, strict=True))
+
+
+def test_the_rules_second_words_fit_the_dense_table_with_room_to_spare():
+    """Past _MAX_DENSE cells the phrase trie silently takes its slower path (2-3% of throughput):
+    fail here first, while there is still room, so whoever adds rules measures bench_tagger."""
+    from nlp.tagger_match import _MAX_DENSE
+
+    matcher: Any = get_tagger().nlp.get_pipe("theme_matcher")
+    trie = matcher.rules.trie
+    assert trie._dense is not None
+    assert trie._dense.size <= 0.75 * _MAX_DENSE, trie._dense.shape
