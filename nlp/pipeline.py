@@ -58,7 +58,7 @@ from nlp.tagger_patterns import (
 )
 from nlp.tagger_results import ASSERT_THRESHOLD, BatchScores, score_batch
 from nlp.tagger_rules import BatchMatches, ThemeRules, ends_sentence, token_patterns_on_norm
-from nlp.tagger_words import READ_AS, as_read
+from nlp.tagger_words import as_read
 
 __all__ = [
     "CONTEXT_FILE",
@@ -651,7 +651,7 @@ class ThemeTagger:
                 arrays, laid[index] = laid[index], None
                 # The texts are given as the word table reads words (a curly apostrophe as "'",
                 # the same length): the rules compare them with exact-case phrases.
-                read = [text.translate(READ_AS) if "\u2019" in text else text for text in chunk]  # as_read
+                read = [as_read(text) for text in chunk]
                 found = self.rules.match(TextDocs(chunk, make_doc, arrays), read)
                 yield from self._tagged(found, chunk)
 

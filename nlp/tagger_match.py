@@ -343,10 +343,10 @@ def window_pairs(positions: np.ndarray, low: np.ndarray, high: np.ndarray) -> tu
     """
     first = np.searchsorted(positions, low, side="left")
     count = np.maximum(np.searchsorted(positions, high, side="left") - first, 0)
-    return _runs(first, count)
+    return run_pairs(first, count)
 
 
-def _runs(first: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def run_pairs(first: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(i, j) for every i and every j in first[i] .. first[i] + count[i] - 1, in that order.
 
     j is one ``arange`` plus a per-run shift repeated over the run: repeating the shift (one
@@ -387,13 +387,10 @@ def stable_order(keys: np.ndarray, bits: int | None = None) -> np.ndarray:
     return np.argsort(keys, kind="stable")
 
 
-run_pairs = _runs  # (i, j) of every run: see _runs
-
-
 def pairs(first: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(i, j) for every i and every j in the bucket of keys[i] (see ``buckets``)."""
     low = first[keys]
-    return _runs(low, first[keys + 1] - low)
+    return run_pairs(low, first[keys + 1] - low)
 
 
 # --- The phrase trie ----------------------------------------------------------------------
@@ -532,7 +529,7 @@ class Postings:
         self, pos: np.ndarray, length: np.ndarray, node: np.ndarray, *, with_nodes: bool = False
     ) -> tuple[np.ndarray, ...]:
         """(start, length, item[, node]) for every item of every hit, hit by hit."""
-        hit, index = _runs(self.start[node], self.count[node])
+        hit, index = run_pairs(self.start[node], self.count[node])
         if with_nodes:
             return pos[hit], length[hit], self.items[index], node[hit]
         return pos[hit], length[hit], self.items[index]
@@ -572,8 +569,7 @@ def wrapped_line_break(line_chars: int, before: str, line_break: str, after: str
         line_chars >= WRAPPED_LINE_CHARS
         and line_break.count("\n") == 1
         and before != ""
-        and not ends_sentence(before)
-        and not before.endswith(END_PUNCT)
+        and not before.endswith(END_PUNCT)  # (covers every sentence-final mark: ends_sentence)
         and not before.isspace()
         and after[:1].islower()
     )
@@ -1010,7 +1006,7 @@ def _candidates(table: _VariantTable, batch: Batch, words: WordTypes) -> tuple[n
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty
     rows = batch.rows[places]
-    place, item = _runs(words.mark_first[rows], words.mark_count[rows])
+    place, item = run_pairs(words.mark_first[rows], words.mark_count[rows])
     which = words.mark_items[item]
     # Each (place, anchor test) stands for every variant anchored on that test.
     hit, member = pairs(table.variants_first, which)
