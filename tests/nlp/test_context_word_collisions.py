@@ -68,3 +68,20 @@ def test_advice_relatives_and_conclusions(tagger: ThemeTagger, text: str, code: 
 def test_the_parents_own_drinking_still_counts(tagger: ThemeTagger) -> None:
     """The relatives excluded from the parent-drinking rule do not stop the rule for a parent."""
     assert "parental_substance_misuse" in tagger.tag("Mum says dad drinks too much at weekends.").codes
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Mother was unable to meet his basic needs for food and warmth.", "neglect"),
+        ("Mother was neglectful of the children's health needs.", "neglect"),
+        ("The parents were deliberately giving the children drugs to keep them quiet.", "physical_abuse"),
+    ],
+)
+def test_a_parent_who_was_the_actor_is_not_read_as_the_victim(tagger: ThemeTagger, text: str, code: str) -> None:
+    """'Mother was sexually abused' is the parent's own history; 'Mother was unable to meet his needs' is not."""
+    assert code in tagger.tag(text).codes
+
+
+def test_a_parent_who_was_the_victim_is_still_read_as_such(tagger: ThemeTagger) -> None:
+    assert_only_mentioned(tagger.tag("Mother was sexually abused by her stepfather."), "sexual_abuse", "other_person")
