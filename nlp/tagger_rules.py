@@ -830,7 +830,6 @@ class BatchMatches:
         self.batch = batch
         self._hits = hits
         start, end = matches["start"], matches["end"]
-        self._end = end
         self.doc_first_match = buckets(batch.doc_index[start], batch.n_docs).tolist()
         sentence = batch.sentence[start]
         # Cues grouped by sentence (sentences are runs of positions).
@@ -845,12 +844,12 @@ class BatchMatches:
         self._cue = cue
         self._c_sentence = c_sentence
         core = matches["core"]
+        self.start_array, self.end_array, self.entry_array = start, end, matches["entry"]
+        self.sentence_array, self.core_array = sentence, core
         self._led = self._pronoun_led()
         scope = self._scope(start, end, matches["entry"], sentence, core, cue_start, cue_end, cue, c_sentence)
         self._topic(scope, start, matches["entry"], sentence, cue_start, cue, c_sentence)
         self._passage(scope, start, end, matches["entry"], sentence, core, cue_start, cue_end, cue, c_sentence)
-        self.start_array, self.end_array, self.entry_array = start, end, matches["entry"]
-        self.sentence_array, self.core_array = sentence, core
         self.scope_array = scope
 
     # Python lists of the match arrays, made on first use (the results read a few of them).
@@ -963,7 +962,7 @@ class BatchMatches:
         blocked = limited & forward & (stops[np.maximum(target, ce)] > stops[ce])
         blocked |= limited & backward & (stops[np.maximum(cs, me)] > stops[me])
         # (Read for the negation and hypothetical cues only: other_person ones are not asked.)
-        inside = self._inside_any(start, sentence, core)[c]
+        inside = self._inside_cues[c]
         scoped = (forward | backward) & ~blocked & (other | ~inside)
         ok = np.where(overlaps, owner, scoped)
         exact = len(rules.theme_index) <= 64
@@ -1125,30 +1124,18 @@ class BatchMatches:
         shadowed[c[inside]] = True
         return shadowed
 
-    def _inside_any(self, start: np.ndarray, sentence: np.ndarray, core: np.ndarray) -> np.ndarray:
-        """_inside_own of the batch's negation and hypothetical cues (False for the others: no
-        step asks about them), found once: the scope and the passage steps both read it (the
-        matches are the batch's)."""
-        found: np.ndarray | None = self.__dict__.get("_inside_all")
-        if found is None:
-            category = self.rules.cue_category[self._cue]
-            asked = np.flatnonzero((category == _NEGATED) | (category == _HYPOTHETICAL))
-            found = np.zeros(len(category), dtype=bool)
-            found[asked] = self._inside_own(
-                start, sentence, core, self._cue_start[asked], self._cue_end[asked], self._c_sentence[asked]
-            )
-            self.__dict__["_inside_all"] = found
+    @functools.cached_property
+    def _inside_cues(self) -> np.ndarray:
+        """_inside_own of every cue of the batch: found once for the negation and hypothetical
+        cues (False for the others: no step asks about them); the scope and the passage steps
+        both read it."""
+        category = self.rules.cue_category[self._cue]
+        asked = np.flatnonzero((category == _NEGATED) | (category == _HYPOTHETICAL))
+        found = np.zeros(len(category), dtype=bool)
+        found[asked] = self._inside_own(self._cue_start[asked], self._cue_end[asked], self._c_sentence[asked])
         return found
 
-    def _inside_own(
-        self,
-        start: np.ndarray,
-        sentence: np.ndarray,
-        core: np.ndarray,
-        cue_start: np.ndarray,
-        cue_end: np.ndarray,
-        c_sentence: np.ndarray,
-    ) -> np.ndarray:
+    def _inside_own(self, cue_start: np.ndarray, cue_end: np.ndarray, c_sentence: np.ndarray) -> np.ndarray:
         """Which of the given cues lie inside the own words of some theme match of their
         sentence (and are shorter).
 
@@ -1159,9 +1146,10 @@ class BatchMatches:
         number: sentence * span + end; sentences only grow with position), that is: some part
         starting before cs reaches ce, or some part starting at or before cs reaches past ce.
         """
+        start, sentence, core = self.start_array, self.sentence_array, self.core_array
         near = np.flatnonzero(core[:, 0] >= 0)
         first_start = start.copy()
-        first_end = self._end.copy()
+        first_end = self.end_array.copy()
         first_start[near], first_end[near] = core[near, 0], core[near, 1]
         part_start = np.concatenate((first_start, core[near, 2]))
         part_end = np.concatenate((first_end, core[near, 3]))
@@ -1362,7 +1350,7 @@ class BatchMatches:
             inside = np.zeros(len(passage), dtype=bool)
             if negated.any():
                 at = passage[negated]
-                inside[negated] = self._inside_any(start, sentence, core)[at]
+                inside[negated] = self._inside_cues[at]
             # One followed by a theme match in its sentence is about that match: not passage-wide.
             last_start = np.full(len(batch.sentence_start), -1, dtype=np.int64)
             np.maximum.at(last_start, sentence, start)

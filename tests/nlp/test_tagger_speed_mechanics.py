@@ -67,7 +67,7 @@ def test_a_cue_inside_a_theme_matchs_own_words_is_found_as_pair_by_pair(texts):
     found = rules.match(TextDocs(texts, tagger.nlp.make_doc), [as_read(t) for t in texts])
     start, end, sentence, core = found.start_array, found.end_array, found.sentence_array, found.core_array
     cue_start, cue_end, c_sentence = found._cue_start, found._cue_end, found._c_sentence
-    got = found._inside_own(start, sentence, core, cue_start, cue_end, c_sentence)
+    got = found._inside_own(cue_start, cue_end, c_sentence)
     parts = []
     for s, e, sent, (a_s, a_e, b_s, b_e) in zip(
         start.tolist(), end.tolist(), sentence.tolist(), core.tolist(), strict=True
