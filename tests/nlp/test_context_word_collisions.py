@@ -11,13 +11,8 @@ from __future__ import annotations
 
 import pytest
 
-from nlp.pipeline import ThemeTagger, build_pipeline
+from nlp.pipeline import ThemeTagger
 from tests.nlp.theme_asserts import assert_only_mentioned
-
-
-@pytest.fixture(scope="module")
-def tagger() -> ThemeTagger:
-    return ThemeTagger(build_pipeline())
 
 
 @pytest.mark.parametrize(
@@ -31,8 +26,8 @@ def tagger() -> ThemeTagger:
         ("Mother disclosed a history of childhood sexual abuse by her stepfather.", "parental_adversity"),
     ],
 )
-def test_cue_words_inside_other_wording_do_not_cancel(tagger: ThemeTagger, text: str, code: str) -> None:
-    result = tagger.tag(text)
+def test_cue_words_inside_other_wording_do_not_cancel(shipped_tagger: ThemeTagger, text: str, code: str) -> None:
+    result = shipped_tagger.tag(text)
     assert code in result.codes, f"{code} not asserted: {sorted(result.codes)}; {result.as_dict()}"
 
 
@@ -43,9 +38,9 @@ def test_cue_words_inside_other_wording_do_not_cancel(tagger: ThemeTagger, text:
         "He has not self-harmed since March.",
     ],
 )
-def test_not_since_is_not_a_negation(tagger: ThemeTagger, text: str) -> None:
+def test_not_since_is_not_a_negation(shipped_tagger: ThemeTagger, text: str) -> None:
     """'Not ... since' dates the last time: past self-harm is asserted or at least not ruled out."""
-    assert "self_harm" not in tagger.tag(text).negated
+    assert "self_harm" not in shipped_tagger.tag(text).negated
 
 
 @pytest.mark.parametrize(
@@ -61,13 +56,13 @@ def test_not_since_is_not_a_negation(tagger: ThemeTagger, text: str) -> None:
         ("Bruise to the cheek seen by school. Paediatrician: NAI thought unlikely.", "physical_abuse", "negated"),
     ],
 )
-def test_advice_relatives_and_conclusions(tagger: ThemeTagger, text: str, code: str, group: str) -> None:
-    assert_only_mentioned(tagger.tag(text), code, group)
+def test_advice_relatives_and_conclusions(shipped_tagger: ThemeTagger, text: str, code: str, group: str) -> None:
+    assert_only_mentioned(shipped_tagger.tag(text), code, group)
 
 
-def test_the_parents_own_drinking_still_counts(tagger: ThemeTagger) -> None:
+def test_the_parents_own_drinking_still_counts(shipped_tagger: ThemeTagger) -> None:
     """The relatives excluded from the parent-drinking rule do not stop the rule for a parent."""
-    assert "parental_substance_misuse" in tagger.tag("Mum says dad drinks too much at weekends.").codes
+    assert "parental_substance_misuse" in shipped_tagger.tag("Mum says dad drinks too much at weekends.").codes
 
 
 @pytest.mark.parametrize(
@@ -78,10 +73,14 @@ def test_the_parents_own_drinking_still_counts(tagger: ThemeTagger) -> None:
         ("The parents were deliberately giving the children drugs to keep them quiet.", "physical_abuse"),
     ],
 )
-def test_a_parent_who_was_the_actor_is_not_read_as_the_victim(tagger: ThemeTagger, text: str, code: str) -> None:
+def test_a_parent_who_was_the_actor_is_not_read_as_the_victim(
+    shipped_tagger: ThemeTagger, text: str, code: str
+) -> None:
     """'Mother was sexually abused' is the parent's own history; 'Mother was unable to meet his needs' is not."""
-    assert code in tagger.tag(text).codes
+    assert code in shipped_tagger.tag(text).codes
 
 
-def test_a_parent_who_was_the_victim_is_still_read_as_such(tagger: ThemeTagger) -> None:
-    assert_only_mentioned(tagger.tag("Mother was sexually abused by her stepfather."), "sexual_abuse", "other_person")
+def test_a_parent_who_was_the_victim_is_still_read_as_such(shipped_tagger: ThemeTagger) -> None:
+    assert_only_mentioned(
+        shipped_tagger.tag("Mother was sexually abused by her stepfather."), "sexual_abuse", "other_person"
+    )

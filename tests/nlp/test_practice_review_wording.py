@@ -23,13 +23,6 @@ from __future__ import annotations
 
 import pytest
 
-from nlp.pipeline import ThemeTagger, build_pipeline
-
-
-@pytest.fixture(scope="module")
-def tagger() -> ThemeTagger:
-    return ThemeTagger(build_pipeline())
-
 
 @pytest.mark.parametrize(
     ("text", "code"),
@@ -60,8 +53,8 @@ def tagger() -> ThemeTagger:
         ("Feedback to the referrer was inconsistent and often missing.", "information_sharing"),
     ],
 )
-def test_review_wording_asserts_theme(tagger, text, code):
-    assert code in tagger.tag(text).codes
+def test_review_wording_asserts_theme(shipped_tagger, text, code):
+    assert code in shipped_tagger.tag(text).codes
 
 
 @pytest.mark.parametrize(
@@ -75,5 +68,5 @@ def test_review_wording_asserts_theme(tagger, text, code):
         ("The nursery kept in close communication with the mother every day.", "information_sharing"),
     ],
 )
-def test_review_wording_near_misses(tagger, text, code):
-    assert code not in tagger.tag(text).codes
+def test_review_wording_near_misses(shipped_tagger, text, code):
+    assert code not in shipped_tagger.tag(text).codes

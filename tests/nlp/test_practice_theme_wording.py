@@ -11,13 +11,6 @@ from __future__ import annotations
 
 import pytest
 
-from nlp.pipeline import ThemeTagger, build_pipeline
-
-
-@pytest.fixture(scope="module")
-def tagger() -> ThemeTagger:
-    return ThemeTagger(build_pipeline())
-
 
 @pytest.mark.parametrize(
     "text",
@@ -37,8 +30,8 @@ def tagger() -> ThemeTagger:
         "Mum would not wake the baby, so the health visitor left without seeing her.",
     ],
 )
-def test_child_not_seen_in_general_wording(tagger, text):
-    assert "child_not_seen" in tagger.tag(text).codes
+def test_child_not_seen_in_general_wording(shipped_tagger, text):
+    assert "child_not_seen" in shipped_tagger.tag(text).codes
 
 
 @pytest.mark.parametrize(
@@ -51,8 +44,8 @@ def test_child_not_seen_in_general_wording(tagger, text):
         "Mother had been a looked-after child herself and had no support when she left care.",
     ],
 )
-def test_child_not_seen_near_misses(tagger, text):
-    assert "child_not_seen" not in tagger.tag(text).codes
+def test_child_not_seen_near_misses(shipped_tagger, text):
+    assert "child_not_seen" not in shipped_tagger.tag(text).codes
 
 
 @pytest.mark.parametrize(
@@ -70,8 +63,8 @@ def test_child_not_seen_near_misses(tagger, text):
         "Practitioners did not identify that he was the father of the baby.",
     ],
 )
-def test_invisible_men_in_general_wording(tagger, text):
-    assert "invisible_men" in tagger.tag(text).codes
+def test_invisible_men_in_general_wording(shipped_tagger, text):
+    assert "invisible_men" in shipped_tagger.tag(text).codes
 
 
 @pytest.mark.parametrize(
@@ -82,8 +75,8 @@ def test_invisible_men_in_general_wording(tagger, text):
         "He tries to be invisible in class when the teacher shouts.",
     ],
 )
-def test_invisible_men_near_misses(tagger, text):
-    assert "invisible_men" not in tagger.tag(text).codes
+def test_invisible_men_near_misses(shipped_tagger, text):
+    assert "invisible_men" not in shipped_tagger.tag(text).codes
 
 
 @pytest.mark.parametrize(
@@ -104,8 +97,8 @@ def test_invisible_men_near_misses(tagger, text):
         "The boy was seen by police as making his own choices.",
     ],
 )
-def test_professional_curiosity_in_general_wording(tagger, text):
-    assert "professional_curiosity" in tagger.tag(text).codes
+def test_professional_curiosity_in_general_wording(shipped_tagger, text):
+    assert "professional_curiosity" in shipped_tagger.tag(text).codes
 
 
 @pytest.mark.parametrize(
@@ -115,5 +108,5 @@ def test_professional_curiosity_in_general_wording(tagger, text):
         "The toddler is put down to nap after lunch.",
     ],
 )
-def test_professional_curiosity_near_misses(tagger, text):
-    assert "professional_curiosity" not in tagger.tag(text).codes
+def test_professional_curiosity_near_misses(shipped_tagger, text):
+    assert "professional_curiosity" not in shipped_tagger.tag(text).codes

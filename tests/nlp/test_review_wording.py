@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import pytest
 
-from nlp.pipeline import get_tagger
-
 ASSERTED = [
     # missing_education: home education written as a verb phrase; rarely in school; missing from education
     (
@@ -200,20 +198,15 @@ NOT_ASSERTED = [
 ]
 
 
-@pytest.fixture(scope="module")
-def tagger():
-    return get_tagger()
-
-
 @pytest.mark.parametrize(("text", "code"), [c[1:] for c in ASSERTED], ids=[c[0] for c in ASSERTED])
-def test_review_wording_is_tagged(tagger, text: str, code: str) -> None:
-    result = tagger.tag(text)
+def test_review_wording_is_tagged(shipped_tagger, text: str, code: str) -> None:
+    result = shipped_tagger.tag(text)
     assert code in result.codes, f"{code} not tagged: {sorted(result.codes)}"
 
 
 @pytest.mark.parametrize(("text", "code"), [c[1:] for c in NOT_ASSERTED], ids=[c[0] for c in NOT_ASSERTED])
-def test_look_alike_words_do_not_tag(tagger, text: str, code: str) -> None:
-    result = tagger.tag(text)
+def test_look_alike_words_do_not_tag(shipped_tagger, text: str, code: str) -> None:
+    result = shipped_tagger.tag(text)
     assert code not in result.codes, (
         f"{code} tagged: {[(e.text, e.pattern) for t in result.themes if t.code == code for e in t.evidence]}"
     )
